@@ -1,0 +1,11 @@
+"""The JSON API for CRMs. Only this package goes into the OpenAPI spec."""
+
+from fastapi import APIRouter
+
+from registry.api import health, vocabulary
+
+router = APIRouter()
+router.include_router(health.router)
+router.include_router(vocabulary.router, prefix="/v1")
+
+__all__ = ["router"]

@@ -1,0 +1,152 @@
+"""The one place where errors become HTTP: RFC 9457 problem+json for every failure, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from registry import errors
+from registry.schemas import FieldProblem, Problem
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific class first; the first match decides the status.
+STATUS: list[tuple[type[errors.RegistryError], int]] = [
+    (errors.InvalidInput, 422),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.AuditChainBroken, 500),
+    (errors.ConfigurationError, 500),
+]
+
+HTTP_CODES = {
+    400: ("bad_request", "The request is malformed"),
+    401: ("unauthorized", "Authentication is required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "This method is not allowed here"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "The request body is too large"),
+    415: ("unsupported_media_type", "Send the body as application/json"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def status_of(exc: errors.RegistryError) -> int:
+    return next((status for cls, status in STATUS if isinstance(exc, cls)), 500)
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    field_errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=f"/problems/{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        errors=field_errors or [],
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def registry_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.RegistryError)
+    status = status_of(exc)
+    fields = [FieldProblem(field=e.field, message=e.message) for e in getattr(exc, "errors", [])]
+    return problem(request, status, exc.code, exc.title, exc.detail, fields)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        FieldProblem(field=_field(tuple(err.get("loc", ()))), message=str(err.get("msg", "invalid")))
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "The request is not valid."
+    return problem(request, 422, "invalid_input", "The input is not valid", detail, fields)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = HTTP_CODES.get(exc.status_code, ("http_error", "The request failed"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem(request, exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not isinstance(exc, OperationalError | InterfaceError)
+    ):
+        return await unexpected(request, exc)
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return problem(
+        request,
+        503,
+        "service_unavailable",
+        "The service is briefly unavailable",
+        "The registry cannot reach its database. Try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(
+        request,
+        500,
+        "internal_error",
+        "Something went wrong on our side",
+        "The request could not be completed. It has been logged; try again later.",
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.RegistryError, registry_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DBAPIError, database_unavailable)
+    app.add_exception_handler(Exception, unexpected)
+
+
+DESCRIPTIONS = {
+    401: "No valid API key",
+    403: "The key may not do this",
+    404: "Not found",
+    409: "Conflict",
+    422: "The input is not valid",
+    429: "Too many requests",
+    503: "The database is unavailable",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route declares, so that the spec shows them."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": DESCRIPTIONS[status]}
+        for status in statuses
+    }

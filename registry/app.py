@@ -1,0 +1,96 @@
+"""`create_app(settings)`: the ASGI application, wired from settings and nothing read at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from registry import __version__, api, web
+from registry.api import errors as api_errors
+from registry.api.errors import PROBLEM_JSON
+from registry.clock import Clock
+from registry.email.senders import EmailSender
+from registry.settings import Settings
+from registry.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Verify during a phone call whether a caller may act for a customer, and for what.
+
+Errors are RFC 9457 `application/problem+json` with a stable `code`. Times are RFC 3339 in UTC.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Every documented route names its own short operation id; integrators see it as a method name."""
+    if not route.include_in_schema:
+        return f"page_{route.name}"
+    raise RuntimeError(f"route {route.path} needs an explicit operation_id")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sender: EmailSender | None = None,
+    wiring: Wiring | None = None,
+) -> FastAPI:
+    wiring = wiring or Wiring.build(settings, clock=clock, sender=sender)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = None
+        if settings.worker_in_process:
+            task = asyncio.create_task(wiring.worker().run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await wiring.engine.dispose()
+
+    app = FastAPI(
+        title="Mandate Registry API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        openapi_tags=[
+            {"name": "operations", "description": "Health and readiness for load balancers."},
+            {"name": "vocabulary", "description": "Reference checks and the actions a mandate can allow."},
+        ],
+    )
+    app.state.wiring = wiring
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    api_errors.install(app)
+    app.include_router(api.router)
+    app.include_router(web.router)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's spec, with error answers documented as `application/problem+json` only."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if status[0] in "45" and PROBLEM_JSON in content and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def app_from_environment() -> FastAPI:
+    """The factory `serve` hands to uvicorn: settings from the environment of each worker process."""
+    return create_app(Settings())

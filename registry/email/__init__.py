@@ -1,0 +1,1 @@
+"""E-mail: message rendering (`render`) and the senders that deliver them (`senders`)."""

@@ -1,0 +1,119 @@
+"""The exception tree of the registry. It knows nothing of HTTP.
+
+    RegistryError                  code
+    ├── InvalidInput               invalid_input         (field-level problems in `errors`)
+    │   ├── InvalidReference       invalid_reference
+    │   ├── InvalidScope           invalid_scope
+    │   └── InvalidValidity        invalid_validity
+    ├── NotFound                   not_found
+    │   ├── OrganisationNotFound   organisation_not_found
+    │   ├── HolderNotFound         holder_not_found
+    │   └── MandateNotFound        mandate_not_found
+    ├── Conflict                   conflict
+    │   ├── OrganisationExists     organisation_exists
+    │   ├── OrganisationInactive   organisation_inactive
+    │   └── MandateNotChangeable   mandate_not_changeable
+    ├── AuditChainBroken           audit_chain_broken
+    └── ConfigurationError         configuration_error
+
+`api/errors.py` and `web/errors.py` map these classes to HTTP; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field; `field` is a dotted path such as `proxy.name`."""
+
+    field: str
+    message: str
+
+
+class RegistryError(Exception):
+    code = "registry_error"
+    title = "The registry could not handle this request"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.title
+        super().__init__(self.detail)
+
+
+class InvalidInput(RegistryError):
+    code = "invalid_input"
+    title = "The input is not valid"
+
+    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+    @classmethod
+    def for_field(cls, field: str, message: str) -> InvalidInput:
+        return cls(message, [FieldError(field, message)])
+
+
+class InvalidReference(InvalidInput):
+    code = "invalid_reference"
+    title = "This is not a valid mandate reference"
+
+
+class InvalidScope(InvalidInput):
+    code = "invalid_scope"
+    title = "The scope is not valid"
+
+
+class InvalidValidity(InvalidInput):
+    code = "invalid_validity"
+    title = "The validity period is not valid"
+
+
+class NotFound(RegistryError):
+    code = "not_found"
+    title = "Not found"
+
+
+class OrganisationNotFound(NotFound):
+    code = "organisation_not_found"
+    title = "No such organisation"
+
+
+class HolderNotFound(NotFound):
+    code = "holder_not_found"
+    title = "No such holder"
+
+
+class MandateNotFound(NotFound):
+    code = "mandate_not_found"
+    title = "No such mandate"
+
+
+class Conflict(RegistryError):
+    code = "conflict"
+    title = "The request conflicts with the current state"
+
+
+class OrganisationExists(Conflict):
+    code = "organisation_exists"
+    title = "An organisation with this slug already exists"
+
+
+class OrganisationInactive(Conflict):
+    code = "organisation_inactive"
+    title = "This organisation does not accept mandates at the moment"
+
+
+class MandateNotChangeable(Conflict):
+    code = "mandate_not_changeable"
+    title = "This mandate can no longer be changed"
+
+
+class AuditChainBroken(RegistryError):
+    code = "audit_chain_broken"
+    title = "The audit trail has been tampered with"
+
+
+class ConfigurationError(RegistryError):
+    code = "configuration_error"
+    title = "The registry is not configured correctly"

@@ -1,0 +1,140 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+Create Date: 2026-11-28 12:42:39.907119
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+
+revision: str = '0001'
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('audit_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('chain', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('holder_id', sa.Integer(), nullable=True),
+    sa.Column('mandate_id', sa.Integer(), nullable=True),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event')),
+    sa.UniqueConstraint('chain', 'seq', name=op.f('uq_audit_event_chain_seq'))
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_event_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_mandate_id'), ['mandate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('audit_head',
+    sa.Column('chain', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('head_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('chain', name=op.f('pk_audit_head'))
+    )
+    op.create_table('holder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_holder')),
+    sa.UniqueConstraint('email', name=op.f('uq_holder_email'))
+    )
+    op.create_table('organisation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('default_language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation')),
+    sa.UniqueConstraint('slug', name=op.f('uq_organisation_slug'))
+    )
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=True),
+    sa.Column('body_html', sa.Text(), nullable=True),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_outbox_message_message_id'))
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_message_status_next_attempt_at'), ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('mandate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('customer_reference', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('proxy_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('proxy_relation', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('proxy_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.Column('proxy_phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('scope', sa.JSON(), nullable=False),
+    sa.Column('valid_from', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('valid_until', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('basis', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('binding', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['holder_id'], ['holder.id'], name=op.f('fk_mandate_holder_id_holder')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_mandate_organisation_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mandate')),
+    sa.UniqueConstraint('reference', name=op.f('uq_mandate_reference'))
+    )
+    with op.batch_alter_table('mandate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mandate_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mandate_organisation_id_customer_reference'), ['organisation_id', 'customer_reference'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('mandate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mandate_organisation_id_customer_reference'))
+        batch_op.drop_index(batch_op.f('ix_mandate_holder_id'))
+
+    op.drop_table('mandate')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_message_status_next_attempt_at'))
+
+    op.drop_table('outbox_message')
+    op.drop_table('organisation')
+    op.drop_table('holder')
+    op.drop_table('audit_head')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_mandate_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_holder_id'))
+
+    op.drop_table('audit_event')

@@ -1,0 +1,138 @@
+"""Delivery of the durable outbox.
+
+Messages are written by services in the transaction of the change that causes them (`Mailer.queue`).
+A worker claims due messages in a short transaction of its own (on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`; SQLite has one writer at a time), sends them outside any transaction, and
+records the outcome only while its claim still holds. A worker that dies mid-send leaves a claim that
+expires after `outbox_lease_seconds`, after which another worker tries again: delivery is at least once,
+and each message keeps one Message-ID across tries so that mail systems can drop a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from registry.clock import Clock
+from registry.db import SessionFactory, session_scope
+from registry.email.senders import DeliveryError, EmailSender
+from registry.models import OutboxMessage
+from registry.repositories import OutboxRepository
+from registry.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_email(message: OutboxMessage, sender_address: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender_address
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    email["Date"] = format_datetime(message.created_at)
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.body_text or "")
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
+    email["Content-Language"] = message.language  # after the body: set_content drops Content-* headers
+    return email
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        factory: SessionFactory,
+        sender: EmailSender,
+        clock: Clock,
+        settings: Settings,
+        name: str | None = None,
+    ) -> None:
+        self.factory = factory
+        self.sender = sender
+        self.clock = clock
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch of due messages; return how many were tried."""
+        now = self.clock.now()
+        lease = now + timedelta(seconds=self.settings.outbox_lease_seconds)
+        async with session_scope(self.factory) as session:
+            batch = await OutboxRepository(session).claim_due(
+                self.name, now, lease, self.settings.outbox_batch_size
+            )
+        for message in batch:
+            await self._deliver(message)
+        return len(batch)
+
+    async def drain(self) -> int:
+        """Deliver until nothing is due (tests and the CLI)."""
+        total = 0
+        while tried := await self.run_once():
+            total += tried
+        return total
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        log.info("outbox worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                tried = await self.run_once()
+            except Exception:  # the database may be down for a while; keep trying
+                log.exception("outbox round failed; retrying in %.0f s", self.settings.outbox_poll_seconds)
+                tried = 0
+            if tried < self.settings.outbox_batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.outbox_poll_seconds)
+        log.info("outbox worker %s stopped", self.name)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        assert message.id is not None
+        try:
+            await self.sender.send(build_email(message, self.settings.email_from))
+        except DeliveryError as exc:
+            await self._failed(message, str(exc), permanent=exc.permanent)
+            return
+        async with session_scope(self.factory) as session:
+            # Bodies carry links with tokens; once delivered they are not kept.
+            await OutboxRepository(session).finish(
+                message.id,
+                self.name,
+                status="sent",
+                sent_at=self.clock.now(),
+                body_text=None,
+                body_html=None,
+                last_error=None,
+            )
+        log.info("outbox message %s (%s) sent", message.id, message.template)
+
+    async def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
+        assert message.id is not None
+        dead = permanent or message.attempts >= self.settings.outbox_max_attempts
+        values: dict[str, object] = {"last_error": error[:500]}
+        if dead:
+            values["status"] = "dead"
+        else:
+            values["next_attempt_at"] = self.clock.now() + self.retry_delay(message.attempts)
+        async with session_scope(self.factory) as session:
+            await OutboxRepository(session).finish(message.id, self.name, **values)
+        log.warning(
+            "outbox message %s (%s) attempt %d failed%s: %s",
+            message.id,
+            message.template,
+            message.attempts,
+            " for good" if dead else "",
+            error,
+        )
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """Exponential backoff with full jitter in the upper half: base * 2^(n-1), capped."""
+        s = self.settings
+        ceiling = min(s.outbox_retry_base_seconds * 2 ** (attempts - 1), s.outbox_retry_max_seconds)
+        return timedelta(seconds=ceiling * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not a secret

@@ -1,0 +1,167 @@
+"""Every query of the registry, one small method per question. Repositories flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from registry.models import AuditEvent, AuditHead, Holder, Mandate, Organisation, OutboxMessage
+
+T = TypeVar("T")
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def add(self, row: T) -> T:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+
+class OrganisationRepository(Repository):
+    async def by_slug(self, slug: str) -> Organisation | None:
+        result = await self.session.execute(select(Organisation).where(Organisation.slug == slug))
+        return result.scalar_one_or_none()
+
+    async def by_id(self, organisation_id: int) -> Organisation | None:
+        return await self.session.get(Organisation, organisation_id)
+
+    async def all(self) -> Sequence[Organisation]:
+        result = await self.session.execute(select(Organisation).order_by(Organisation.slug))
+        return result.scalars().all()
+
+
+class HolderRepository(Repository):
+    async def by_email(self, email: str) -> Holder | None:
+        result = await self.session.execute(select(Holder).where(Holder.email == email))
+        return result.scalar_one_or_none()
+
+    async def by_id(self, holder_id: int) -> Holder | None:
+        return await self.session.get(Holder, holder_id)
+
+
+class MandateRepository(Repository):
+    async def by_reference(self, reference: str) -> Mandate | None:
+        result = await self.session.execute(select(Mandate).where(Mandate.reference == reference))
+        return result.scalar_one_or_none()
+
+    async def reference_taken(self, reference: str) -> bool:
+        result = await self.session.execute(select(col(Mandate.id)).where(Mandate.reference == reference))
+        return result.first() is not None
+
+    async def for_holder(self, holder_id: int) -> Sequence[tuple[Mandate, Organisation]]:
+        result = await self.session.execute(
+            select(Mandate, Organisation)
+            .join(Organisation, col(Organisation.id) == col(Mandate.organisation_id))
+            .where(Mandate.holder_id == holder_id)
+            .order_by(col(Mandate.created_at).desc(), col(Mandate.id).desc())
+        )
+        return [(row[0], row[1]) for row in result.all()]
+
+    async def of_holder_and_organisation(self, holder_id: int, organisation_id: int) -> Sequence[Mandate]:
+        result = await self.session.execute(
+            select(Mandate).where(Mandate.holder_id == holder_id, Mandate.organisation_id == organisation_id)
+        )
+        return result.scalars().all()
+
+
+class AuditRepository(Repository):
+    async def lock_head(self, chain: str, now: datetime) -> AuditHead:
+        """The head row of `chain`, created if new and locked until the transaction ends."""
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        values = {"chain": chain, "count": 0, "head_hash": GENESIS, "updated_at": now}
+        await self.session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
+        result = await self.session.execute(
+            select(AuditHead)
+            .where(AuditHead.chain == chain)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one()
+
+    async def stream_events(self, batch: int = 1000) -> AsyncIterator[AuditEvent]:
+        result = await self.session.stream_scalars(
+            select(AuditEvent)
+            .order_by(col(AuditEvent.chain), col(AuditEvent.seq))
+            .execution_options(yield_per=batch)
+        )
+        async for event in result:
+            yield event
+
+    async def heads(self) -> dict[str, AuditHead]:
+        result = await self.session.execute(select(AuditHead))
+        return {head.chain: head for head in result.scalars().all()}
+
+    async def for_mandate(self, mandate_id: int) -> Sequence[AuditEvent]:
+        result = await self.session.execute(
+            select(AuditEvent).where(AuditEvent.mandate_id == mandate_id).order_by(col(AuditEvent.seq))
+        )
+        return result.scalars().all()
+
+
+GENESIS = "0" * 64
+
+
+class OutboxRepository(Repository):
+    async def claim_due(self, worker: str, now: datetime, until: datetime, limit: int) -> list[OutboxMessage]:
+        """Claim up to `limit` due messages for `worker`; other workers skip them while the claim holds."""
+        due = (
+            select(col(OutboxMessage.id))
+            .where(
+                OutboxMessage.status == "pending",
+                col(OutboxMessage.next_attempt_at) <= now,
+                or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now),
+            )
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list((await self.session.execute(due)).scalars().all())
+        if not ids:
+            return []
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .values(claimed_by=worker, claimed_until=until, attempts=OutboxMessage.attempts + 1)
+        )
+        result = await self.session.execute(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .order_by(col(OutboxMessage.id))
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars().all())
+
+    async def finish(self, message_id: int, worker: str, **values: object) -> bool:
+        """Record the outcome of a delivery, only if `worker` still holds the claim."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(and_(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == worker))
+            .values(claimed_by=None, claimed_until=None, **values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def by_id(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait, and since when the oldest."""
+        result = await self.session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
+        )
+        count, oldest = result.one()
+        return int(count), oldest

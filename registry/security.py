@@ -1,0 +1,45 @@
+"""Hashing, encryption, token generation and constant-time compares. Keys come from `Settings.keys()`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from registry.settings import Keys
+
+TOKEN_BYTES = 32  # 256 bits for e-mailed links
+
+
+def new_token() -> str:
+    """A URL-safe random token of 256 bits."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def keyed_hash(keys: Keys, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value`, separated per purpose so that a hash from one use never fits another."""
+    message = purpose.encode() + b"\x00" + value.encode()
+    return hmac.new(keys.hmac_key, message, hashlib.sha256).hexdigest()
+
+
+def equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def encrypt(keys: Keys, plaintext: bytes, associated: bytes = b"") -> str:
+    """AES-256-GCM; the result names its key id so that old values still open after a rotation."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(keys.encryption_key[:32]).encrypt(nonce, plaintext, associated)
+    return f"{keys.encryption_key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+
+def decrypt(keys: Keys, token: str, associated: bytes = b"") -> bytes:
+    key_id, _, payload = token.partition(":")
+    if key_id != keys.encryption_key_id:
+        raise ValueError(f"value was encrypted with key {key_id!r}, which is not loaded")
+    raw = base64.urlsafe_b64decode(payload)
+    return AESGCM(keys.encryption_key[:32]).decrypt(raw[:12], raw[12:], associated)

@@ -1,0 +1,142 @@
+"""The hash-chained audit trail.
+
+There is one chain per subject (a mandate, an organisation, a holder), never one global chain: a global
+head would be a lock that every verification waits on. Each event carries the SHA-256 of the previous
+event of its chain; the newest hash and the count of every chain are kept apart in `audit_head`, so that
+deleting the newest events of a chain is detected as well as any change or reordering in the middle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from registry.models import AuditEvent
+from registry.repositories import GENESIS, AuditRepository
+from registry.services import ServiceContext
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, event: AuditEvent) -> str:
+    body = canonical(
+        {
+            "chain": event.chain,
+            "seq": event.seq,
+            "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
+            "kind": event.kind,
+            "actor": event.actor,
+            "organisation_id": event.organisation_id,
+            "holder_id": event.holder_id,
+            "mandate_id": event.mandate_id,
+            "data": event.data,
+        }
+    )
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+async def record(
+    ctx: ServiceContext,
+    chain: str,
+    kind: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    *,
+    organisation_id: int | None = None,
+    holder_id: int | None = None,
+    mandate_id: int | None = None,
+) -> AuditEvent:
+    """Append an event to `chain` in the caller's transaction; it commits with the change it records."""
+    repo = AuditRepository(ctx.session)
+    now = ctx.clock.now()
+    head = await repo.lock_head(chain, now)
+    event = AuditEvent(
+        chain=chain,
+        seq=head.count + 1,
+        occurred_at=now,
+        kind=kind,
+        actor=actor,
+        organisation_id=organisation_id,
+        holder_id=holder_id,
+        mandate_id=mandate_id,
+        data=canonical(data or {}),
+        prev_hash=head.head_hash,
+        hash="",
+    )
+    event.hash = event_hash(head.head_hash, event)
+    head.count, head.head_hash, head.updated_at = event.seq, event.hash, now
+    await repo.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int
+    chains: int
+    first_bad_event_id: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass
+class _Finding:
+    event_id: int | None
+    problem: str
+
+
+async def verify(ctx: ServiceContext) -> ChainReport:
+    """Recompute every chain; report the first bad event by id (or the chain whose head disagrees)."""
+    repo = AuditRepository(ctx.session)
+    heads = await repo.heads()
+    findings: list[_Finding] = []
+    seen: dict[str, tuple[int, str]] = {}
+    broken: set[str] = set()
+    events = 0
+    async for event in repo.stream_events():
+        events += 1
+        count, prev = seen.get(event.chain, (0, GENESIS))
+        if event.chain not in broken:
+            problem = _check_event(event, count, prev)
+            if problem:
+                findings.append(_Finding(event.id, problem))
+                broken.add(event.chain)
+        seen[event.chain] = (event.seq, event.hash)
+    findings.extend(_check_heads(heads, seen, broken))
+    if not findings:
+        return ChainReport(events=events, chains=len(seen))
+    first = min(findings, key=lambda f: (f.event_id is None, f.event_id or 0))
+    return ChainReport(events, len(seen), first.event_id, first.problem)
+
+
+def _check_event(event: AuditEvent, count: int, prev: str) -> str | None:
+    if event.seq != count + 1:
+        return f"event {event.id}: chain {event.chain} jumps from #{count} to #{event.seq} (events removed)"
+    if event.prev_hash != prev:
+        return f"event {event.id}: does not follow the previous event of chain {event.chain}"
+    if event.hash != event_hash(prev, event):
+        return f"event {event.id}: its content was changed after it was written"
+    return None
+
+
+def _check_heads(heads: dict[str, Any], seen: dict[str, tuple[int, str]], broken: set[str]) -> list[_Finding]:
+    findings = []
+    for chain, head in heads.items():
+        count, last = seen.get(chain, (0, GENESIS))
+        if chain not in broken and (head.count, head.head_hash) != (count, last):
+            findings.append(
+                _Finding(
+                    None,
+                    f"chain {chain}: the head records {head.count} events but "
+                    f"{count} remain (the newest events were deleted or changed)",
+                )
+            )
+    for chain in seen.keys() - heads.keys():
+        findings.append(_Finding(None, f"chain {chain}: its head is missing"))
+    return findings

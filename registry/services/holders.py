@@ -1,0 +1,51 @@
+"""Holders: consumers who grant mandates. An address becomes a holder once its mailbox is proven."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+from registry.errors import InvalidInput
+from registry.models import Holder
+from registry.repositories import HolderRepository
+from registry.services import ServiceContext, audit
+from registry.vocabulary import LANGUAGES
+
+
+def normalise_email(address: str, field: str = "email") -> str:
+    """The address as stored and compared: validated, domain lower-cased, local part as given."""
+    try:
+        result = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput.for_field(field, f"This is not a valid e-mail address: {exc}") from exc
+    local, _, domain = result.normalized.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+async def get_or_create_verified(ctx: ServiceContext, email: str, language: str = "nl") -> Holder:
+    """The holder for a mailbox that was just proven (a clicked link), created on first sight."""
+    address = normalise_email(email)
+    repo = HolderRepository(ctx.session)
+    holder = await repo.by_email(address)
+    now = ctx.clock.now()
+    if holder is None:
+        holder = await repo.add(
+            Holder(
+                email=address,
+                email_verified_at=now,
+                language=language if language in LANGUAGES else "nl",
+                created_at=now,
+            )
+        )
+        await audit.record(
+            ctx, f"holder:{holder.id}", "holder.created", f"holder:{holder.id}", holder_id=holder.id
+        )
+    elif holder.email_verified_at is None:
+        holder.email_verified_at = now
+    return holder
+
+
+async def set_language(ctx: ServiceContext, holder: Holder, language: str) -> None:
+    if language not in LANGUAGES:
+        raise InvalidInput.for_field("language", f"Use one of: {', '.join(LANGUAGES)}.")
+    holder.language = language
+    await ctx.session.flush()

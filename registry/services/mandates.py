@@ -1,0 +1,275 @@
+"""Mandates: grant, change, revoke, list, and what a mandate is at a given instant.
+
+Expiry and revocation are decided when a mandate is read, from the clock (`effective_status`), so a
+mandate stops working at the exact instant it ends on every replica, whether or not a job has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from registry import references
+from registry.errors import (
+    FieldError,
+    InvalidInput,
+    InvalidScope,
+    MandateNotChangeable,
+    MandateNotFound,
+    OrganisationInactive,
+)
+from registry.models import Holder, Mandate, Organisation
+from registry.repositories import MandateRepository
+from registry.services import ServiceContext, audit, notifications, organisations, validity
+from registry.services.holders import normalise_email
+from registry.vocabulary import Action, Basis, Binding, EffectiveStatus, MandateStatus, Relation
+
+PHONE_CHARACTERS = set("+0123456789 ()-")
+
+
+@dataclass(frozen=True)
+class Proxy:
+    name: str
+    relation: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a holder (or an organisation's request) asks for; the service decides the rest."""
+
+    organisation: str
+    proxy: Proxy
+    scope: Sequence[str]
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    customer_reference: str | None = None
+
+
+def effective_status(mandate: Mandate, at: datetime) -> EffectiveStatus:
+    """What `mandate` is at instant `at`. `valid_until` is exclusive: at that instant it has expired."""
+    if mandate.status == MandateStatus.revoked:
+        return EffectiveStatus.revoked
+    if mandate.status in (MandateStatus.declined, MandateStatus.pending):
+        return EffectiveStatus(mandate.status)
+    if at >= mandate.valid_until or mandate.status == MandateStatus.expired:
+        return EffectiveStatus.expired
+    if at < mandate.valid_from:
+        return EffectiveStatus.scheduled
+    return EffectiveStatus.active
+
+
+def normalise_scope(scope: Iterable[str]) -> list[str]:
+    """Known actions only, each once, in the vocabulary's order."""
+    given = [str(item).strip().lower() for item in scope]
+    unknown = sorted({item for item in given if item not in Action.__members__})
+    if unknown:
+        message = f"Unknown action(s) {', '.join(unknown)}; use: {', '.join(Action)}."
+        raise InvalidScope(message, [FieldError("scope", message)])
+    if not given:
+        raise InvalidScope(
+            "Choose at least one action.", [FieldError("scope", "Choose at least one action.")]
+        )
+    return [action.value for action in Action if action.value in given]
+
+
+def _proxy_errors(proxy: Proxy) -> list[FieldError]:
+    errors = []
+    if not 1 <= len(proxy.name.strip()) <= 200:
+        errors.append(FieldError("proxy.name", "Give the proxy's name (1 to 200 characters)."))
+    if proxy.relation not in Relation.__members__:
+        errors.append(FieldError("proxy.relation", f"Use one of: {', '.join(Relation)}."))
+    if proxy.phone and (
+        not set(proxy.phone) <= PHONE_CHARACTERS or not 6 <= sum(c.isdigit() for c in proxy.phone) <= 15
+    ):
+        errors.append(
+            FieldError("proxy.phone", "Give a phone number of 6 to 15 digits, such as +31 6 1234 5678.")
+        )
+    return errors
+
+
+def _clean_proxy(proxy: Proxy) -> Proxy:
+    errors = _proxy_errors(proxy)
+    email = None
+    if proxy.email:
+        try:
+            email = normalise_email(proxy.email, "proxy.email")
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InvalidInput("The proxy is not described correctly.", errors)
+    return Proxy(proxy.name.strip(), proxy.relation, email, (proxy.phone or "").strip() or None)
+
+
+async def _new_reference(repo: MandateRepository) -> str:
+    while True:
+        reference = references.new_reference()
+        if not await repo.reference_taken(reference):
+            return reference
+
+
+async def grant(
+    ctx: ServiceContext,
+    holder: Holder,
+    draft: Draft,
+    *,
+    basis: Basis = Basis.web,
+    status: MandateStatus = MandateStatus.active,
+    binding: Binding = Binding.unconfirmed,
+    actor: str | None = None,
+) -> Mandate:
+    """Create a mandate from `holder` to a proxy at one organisation, with its audit event and e-mails."""
+    organisation = await organisations.get(ctx, draft.organisation)
+    if not organisation.active:
+        raise OrganisationInactive(f"{organisation.display_name} does not accept mandates at the moment.")
+    proxy = _clean_proxy(draft.proxy)
+    scope = normalise_scope(draft.scope)
+    now = ctx.clock.now()
+    start, end = validity.resolve(now, draft.valid_from, draft.valid_until)
+    customer_reference = (draft.customer_reference or "").strip() or None
+    if customer_reference and len(customer_reference) > 100:
+        raise InvalidInput.for_field("customer_reference", "Use at most 100 characters.")
+    repo = MandateRepository(ctx.session)
+    mandate = await repo.add(
+        Mandate(
+            reference=await _new_reference(repo),
+            holder_id=_id(holder),
+            organisation_id=_id(organisation),
+            customer_reference=customer_reference,
+            proxy_name=proxy.name,
+            proxy_relation=proxy.relation,
+            proxy_email=proxy.email,
+            proxy_phone=proxy.phone,
+            scope=scope,
+            valid_from=start,
+            valid_until=end,
+            basis=basis,
+            status=status,
+            binding=binding,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await _audit(
+        ctx,
+        mandate,
+        "mandate.granted",
+        actor or f"holder:{holder.id}",
+        {
+            "scope": scope,
+            "valid_from": start.isoformat(),
+            "valid_until": end.isoformat(),
+            "basis": basis,
+            "status": status,
+            "binding": binding,
+            "relation": proxy.relation,
+        },
+    )
+    if status == MandateStatus.active:
+        await notifications.mandate_granted(ctx, mandate, holder, organisation)
+    return mandate
+
+
+async def change(
+    ctx: ServiceContext,
+    holder: Holder,
+    reference: str,
+    *,
+    scope: Sequence[str] | None = None,
+    valid_until: datetime | None = None,
+) -> Mandate:
+    """Narrow or widen the scope, or move the end date, of a mandate that has not ended."""
+    mandate, organisation = await _own(ctx, holder, reference)
+    now = ctx.clock.now()
+    if effective_status(mandate, now) not in (
+        EffectiveStatus.active,
+        EffectiveStatus.scheduled,
+        EffectiveStatus.pending,
+    ):
+        raise MandateNotChangeable("This mandate has ended; grant a new one instead.")
+    before = {"scope": list(mandate.scope), "valid_until": mandate.valid_until.isoformat()}
+    if scope is not None:
+        mandate.scope = normalise_scope(scope)
+    if valid_until is not None:
+        validity.require_aware(valid_until, "valid_until")
+        validity.check_end(mandate.valid_from, valid_until, now)
+        mandate.valid_until = valid_until
+    after = {"scope": list(mandate.scope), "valid_until": mandate.valid_until.isoformat()}
+    if after == before:
+        return mandate
+    mandate.updated_at = now
+    await ctx.session.flush()
+    await _audit(ctx, mandate, "mandate.changed", f"holder:{holder.id}", {"before": before, "after": after})
+    await notifications.mandate_changed(ctx, mandate, holder, organisation)
+    return mandate
+
+
+async def revoke(ctx: ServiceContext, holder: Holder, reference: str, *, reason: str = "holder") -> Mandate:
+    """End a mandate at once. Revoking a revoked mandate changes nothing and says nothing."""
+    mandate, organisation = await _own(ctx, holder, reference)
+    now = ctx.clock.now()
+    status = effective_status(mandate, now)
+    if status == EffectiveStatus.revoked:
+        return mandate
+    if status in (EffectiveStatus.expired, EffectiveStatus.declined):
+        raise MandateNotChangeable("This mandate has already ended.")
+    mandate.status, mandate.revoked_at, mandate.updated_at = MandateStatus.revoked, now, now
+    await ctx.session.flush()
+    await _audit(
+        ctx, mandate, "mandate.revoked", f"holder:{holder.id}", {"reason": reason, "was": status.value}
+    )
+    await notifications.mandate_revoked(ctx, mandate, holder, organisation)
+    return mandate
+
+
+@dataclass(frozen=True)
+class MandateView:
+    mandate: Mandate
+    organisation: Organisation
+    status: EffectiveStatus
+
+
+async def list_for_holder(ctx: ServiceContext, holder: Holder) -> list[MandateView]:
+    """Every mandate of `holder`, newest first, each with its status at this instant."""
+    now = ctx.clock.now()
+    rows = await MandateRepository(ctx.session).for_holder(_id(holder))
+    return [
+        MandateView(mandate, organisation, effective_status(mandate, now)) for mandate, organisation in rows
+    ]
+
+
+async def get_for_holder(ctx: ServiceContext, holder: Holder, reference: str) -> MandateView:
+    mandate, organisation = await _own(ctx, holder, reference)
+    return MandateView(mandate, organisation, effective_status(mandate, ctx.clock.now()))
+
+
+async def _own(ctx: ServiceContext, holder: Holder, reference: str) -> tuple[Mandate, Organisation]:
+    """The holder's own mandate; another holder's mandate is as unknown as a missing one."""
+    canonical = references.parse_reference(reference)
+    mandate = await MandateRepository(ctx.session).by_reference(canonical)
+    if mandate is None or mandate.holder_id != holder.id:
+        raise MandateNotFound(f"You have no mandate {canonical}.")
+    organisation = await organisations.by_id(ctx, mandate.organisation_id)
+    return mandate, organisation
+
+
+def _id(row: Holder | Mandate | Organisation) -> int:
+    assert row.id is not None, "row must be flushed first"
+    return row.id
+
+
+async def _audit(
+    ctx: ServiceContext, mandate: Mandate, kind: str, actor: str, data: dict[str, object]
+) -> None:
+    await audit.record(
+        ctx,
+        f"mandate:{mandate.reference}",
+        kind,
+        actor,
+        {"reference": mandate.reference, **data},
+        organisation_id=mandate.organisation_id,
+        holder_id=mandate.holder_id,
+        mandate_id=mandate.id,
+    )

@@ -1,0 +1,71 @@
+"""Which e-mails a change causes, to whom, in which language. They go out through the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.models import Holder, Mandate, Organisation
+from registry.services import ServiceContext
+from registry.vocabulary import Action, Language, Relation
+
+
+def mandate_context(mandate: Mandate, organisation: Organisation, language: Language) -> dict[str, Any]:
+    actions = [Action(item) for item in mandate.scope]
+    return {
+        "reference": mandate.reference,
+        "proxy_name": mandate.proxy_name,
+        "relation": Relation(mandate.proxy_relation).label(language),
+        "organisation": organisation.display_name,
+        "scope": [action.label(language) for action in actions],
+        "high_risk": [action.label(language) for action in actions if action.high_risk],
+        "valid_from": mandate.valid_from,
+        "valid_until": mandate.valid_until,
+        "revoked_at": mandate.revoked_at,
+    }
+
+
+def _language(value: str) -> Language:
+    return "en" if value == "en" else "nl"
+
+
+async def _to_holder(
+    ctx: ServiceContext, template: str, mandate: Mandate, holder: Holder, organisation: Organisation
+) -> None:
+    language = _language(holder.language)
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=holder.email,
+        language=language,
+        template=template,
+        context=mandate_context(mandate, organisation, language),
+    )
+
+
+async def mandate_granted(
+    ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
+) -> None:
+    await _to_holder(ctx, "mandate_granted", mandate, holder, organisation)
+    if mandate.proxy_email:
+        # The proxy's language is unknown; the holder's is the best guess (they are often family).
+        language = _language(holder.language)
+        await ctx.mailer.queue(
+            ctx.session,
+            ctx.clock,
+            to=mandate.proxy_email,
+            language=language,
+            template="mandate_granted_proxy",
+            context=mandate_context(mandate, organisation, language),
+        )
+
+
+async def mandate_changed(
+    ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
+) -> None:
+    await _to_holder(ctx, "mandate_changed", mandate, holder, organisation)
+
+
+async def mandate_revoked(
+    ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
+) -> None:
+    await _to_holder(ctx, "mandate_revoked", mandate, holder, organisation)

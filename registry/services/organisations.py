@@ -1,0 +1,81 @@
+"""Organisations: companies whose helpdesks check mandates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from registry.errors import FieldError, InvalidInput, OrganisationExists, OrganisationNotFound
+from registry.models import Organisation
+from registry.repositories import OrganisationRepository
+from registry.services import ServiceContext, audit
+from registry.vocabulary import LANGUAGES
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def _validate(slug: str, display_name: str, language: str) -> list[FieldError]:
+    errors = []
+    if not SLUG.match(slug):
+        errors.append(
+            FieldError(
+                "slug",
+                "Use 1 to 64 lower-case letters, digits and dashes, "
+                "starting and ending with a letter or digit, such as energie-bv.",
+            )
+        )
+    if not display_name.strip() or len(display_name.strip()) > 200:
+        errors.append(FieldError("display_name", "Give a name of 1 to 200 characters."))
+    if language not in LANGUAGES:
+        errors.append(FieldError("default_language", f"Use one of: {', '.join(LANGUAGES)}."))
+    return errors
+
+
+async def create(
+    ctx: ServiceContext,
+    slug: str,
+    display_name: str,
+    *,
+    default_language: str = "nl",
+    actor: str = "operator",
+) -> Organisation:
+    if errors := _validate(slug, display_name, default_language):
+        raise InvalidInput("The organisation cannot be created as given.", errors)
+    repo = OrganisationRepository(ctx.session)
+    if await repo.by_slug(slug):
+        raise OrganisationExists(f"An organisation with the slug {slug!r} already exists.")
+    organisation = await repo.add(
+        Organisation(
+            slug=slug,
+            display_name=display_name.strip(),
+            default_language=default_language,
+            created_at=ctx.clock.now(),
+        )
+    )
+    await audit.record(
+        ctx,
+        f"organisation:{slug}",
+        "organisation.created",
+        actor,
+        {"slug": slug, "display_name": organisation.display_name},
+        organisation_id=organisation.id,
+    )
+    return organisation
+
+
+async def get(ctx: ServiceContext, slug: str) -> Organisation:
+    organisation = await OrganisationRepository(ctx.session).by_slug(slug)
+    if organisation is None:
+        raise OrganisationNotFound(f"There is no organisation with the slug {slug!r}.")
+    return organisation
+
+
+async def list_all(ctx: ServiceContext) -> Sequence[Organisation]:
+    return await OrganisationRepository(ctx.session).all()
+
+
+async def by_id(ctx: ServiceContext, organisation_id: int) -> Organisation:
+    organisation = await OrganisationRepository(ctx.session).by_id(organisation_id)
+    if organisation is None:
+        raise OrganisationNotFound(f"There is no organisation {organisation_id}.")
+    return organisation

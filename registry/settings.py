@@ -1,0 +1,166 @@
+"""Settings from the environment (prefix `REGISTRY_`) or a `.env` file. Nothing reads them at import time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from registry.errors import ConfigurationError
+
+KEY_BYTES = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses missing secret keys and the in-memory e-mail sender.",
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./registry.db",
+        description="SQLAlchemy URL: `sqlite+aiosqlite:///path` or `postgresql+psycopg://user@host/db`.",
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process (PostgreSQL).")
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public address of the service, used in e-mailed links."
+    )
+    hmac_key: SecretStr | None = Field(
+        None, description="Base64 of 32 random bytes; keys the HMACs of codes and tokens. Never in the DB."
+    )
+    encryption_key: SecretStr | None = Field(
+        None, description="Base64 of 32 random bytes; AES-GCM key for secrets at rest (TOTP seeds)."
+    )
+    encryption_key_id: str = Field("k1", description="Id stored next to each encrypted value, for rotation.")
+    key_file: Path = Field(
+        Path("registry-keys.json"),
+        description="Where keys not given in the environment are read from; in development it is "
+        "created with fresh keys on first run (mode 0600).",
+    )
+    default_language: Literal["nl", "en"] = Field("nl", description="Language when none is known.")
+    email_backend: Literal["smtp", "console", "memory"] = Field(
+        "console", description="`smtp` sends for real, `console` prints, `memory` keeps (tests)."
+    )
+    email_from: str = Field("Mandate Registry <no-reply@localhost>", description="The From header.")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server host.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(None, description="SMTP user name, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="`starttls` upgrades a plain connection, `tls` connects with TLS (port 465)."
+    )
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one SMTP conversation.")
+    worker_in_process: bool = Field(
+        True, description="`serve` also delivers the outbox; set false when `worker` processes run."
+    )
+    outbox_poll_seconds: float = Field(2.0, gt=0, description="How often the worker looks for due messages.")
+    outbox_batch_size: int = Field(20, ge=1, le=1000, description="Messages claimed per round.")
+    outbox_lease_seconds: int = Field(
+        120, ge=5, description="A claimed message is retried by another worker after this if not done."
+    )
+    outbox_max_attempts: int = Field(
+        20, ge=1, le=100, description="Tries before a message is dead (about 2 to 3 days)."
+    )
+    outbox_retry_base_seconds: float = Field(
+        30.0, gt=0, description="First retry delay; doubles each try, with jitter."
+    )
+    outbox_retry_max_seconds: float = Field(6 * 3600.0, gt=0, description="Longest delay between tries.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_keeps_mail(self) -> Settings:
+        if self.environment == "production" and self.email_backend == "memory":
+            raise ValueError("email_backend 'memory' loses every e-mail; use 'smtp' in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def keys(self) -> Keys:
+        """The secret keys: from the environment, else the key file, else (development only) made anew."""
+        return resolve_keys(self)
+
+
+@dataclass(frozen=True)
+class Keys:
+    hmac_key: bytes
+    encryption_key: bytes
+    encryption_key_id: str
+
+
+def _decode_key(name: str, value: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value.strip() + "=" * (-len(value.strip()) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigurationError(f"{name} is not valid base64") from exc
+    if len(raw) < KEY_BYTES:
+        raise ConfigurationError(f"{name} must hold at least {KEY_BYTES} bytes, it holds {len(raw)}")
+    return raw
+
+
+def new_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode().rstrip("=")
+
+
+def _read_key_file(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"the key file {path} cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"the key file {path} must hold a JSON object")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _write_key_file(path: Path) -> dict[str, str]:
+    data = {"hmac_key": new_key(), "encryption_key": new_key()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    return data
+
+
+def resolve_keys(settings: Settings) -> Keys:
+    given = {
+        "hmac_key": settings.hmac_key.get_secret_value() if settings.hmac_key else None,
+        "encryption_key": settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+    }
+    if None in given.values():
+        path = settings.key_file
+        if path.exists():
+            stored = _read_key_file(path)
+        elif settings.environment == "development":
+            stored = _write_key_file(path)
+        else:
+            missing = ", ".join(f"REGISTRY_{k.upper()}" for k, v in given.items() if v is None)
+            raise ConfigurationError(
+                f"{missing} not set and no key file at {path}: production never makes keys itself. "
+                "Generate them with `mandate-registry keys generate` and pass them in the environment."
+            )
+        for name in given:
+            if given[name] is None:
+                if name not in stored:
+                    raise ConfigurationError(f"the key file {path} has no {name}")
+                given[name] = stored[name]
+    return Keys(
+        hmac_key=_decode_key("REGISTRY_HMAC_KEY", given["hmac_key"] or ""),
+        encryption_key=_decode_key("REGISTRY_ENCRYPTION_KEY", given["encryption_key"] or ""),
+        encryption_key_id=settings.encryption_key_id,
+    )

@@ -1,0 +1,100 @@
+"""The domain's words: actions (the scope vocabulary), relations, statuses, bases, bindings.
+
+Labels are kept here, in Dutch and English, so that pages, e-mails and the API all say the same thing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en")
+
+
+class Action(StrEnum):
+    information = "information"
+    appointments = "appointments"
+    orders = "orders"
+    billing = "billing"
+    changes = "changes"
+    termination = "termination"
+
+    @property
+    def high_risk(self) -> bool:
+        return self in HIGH_RISK_ACTIONS
+
+    def label(self, language: Language) -> str:
+        return ACTION_LABELS[self][language]
+
+
+HIGH_RISK_ACTIONS = frozenset({Action.changes, Action.termination})
+
+ACTION_LABELS: dict[Action, dict[Language, str]] = {
+    Action.information: {"nl": "informatie opvragen", "en": "receive information"},
+    Action.appointments: {"nl": "afspraken maken en verzetten", "en": "make and change appointments"},
+    Action.orders: {
+        "nl": "dingen bestellen die naar het eigen adres gaan",
+        "en": "order things sent to the holder's own address",
+    },
+    Action.billing: {"nl": "rekeningen en betalingsregelingen", "en": "bills and payment arrangements"},
+    Action.changes: {
+        "nl": "contract- of contactgegevens wijzigen",
+        "en": "change contract or contact details",
+    },
+    Action.termination: {"nl": "het contract opzeggen", "en": "end the contract"},
+}
+
+
+class Relation(StrEnum):
+    partner = "partner"
+    parent = "parent"
+    child = "child"
+    family = "family"
+    carer = "carer"
+    other = "other"
+
+    def label(self, language: Language) -> str:
+        return RELATION_LABELS[self][language]
+
+
+RELATION_LABELS: dict[Relation, dict[Language, str]] = {
+    Relation.partner: {"nl": "partner", "en": "partner"},
+    Relation.parent: {"nl": "ouder", "en": "parent"},
+    Relation.child: {"nl": "kind", "en": "child"},
+    Relation.family: {"nl": "familielid", "en": "family member"},
+    Relation.carer: {"nl": "mantelzorger of begeleider", "en": "carer"},
+    Relation.other: {"nl": "iemand anders", "en": "someone else"},
+}
+
+
+class Basis(StrEnum):
+    web = "web"
+    oral_confirmed_by_email = "oral_confirmed_by_email"
+
+
+class MandateStatus(StrEnum):
+    """The stored status. Expiry is never stored as the only truth: see `EffectiveStatus`."""
+
+    pending = "pending"
+    active = "active"
+    revoked = "revoked"
+    expired = "expired"
+    declined = "declined"
+
+
+class EffectiveStatus(StrEnum):
+    """What a mandate is at a given instant, decided from the stored status and the clock."""
+
+    pending = "pending"
+    scheduled = "scheduled"  # active, but valid_from lies ahead
+    active = "active"
+    revoked = "revoked"
+    expired = "expired"
+    declined = "declined"
+
+
+class Binding(StrEnum):
+    organisation_confirmed = "organisation_confirmed"
+    email_match = "email_match"
+    unconfirmed = "unconfirmed"

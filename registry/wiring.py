@@ -1,0 +1,48 @@
+"""The objects one process shares: built once from settings by `create_app` or the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from registry.clock import Clock, SystemClock
+from registry.db import SessionFactory, create_engine, create_session_factory
+from registry.email.render import Mailer, Renderer
+from registry.email.senders import EmailSender, build_sender
+from registry.outbox import OutboxWorker
+from registry.settings import Keys, Settings
+
+
+@dataclass
+class Wiring:
+    settings: Settings
+    keys: Keys
+    engine: AsyncEngine
+    session_factory: SessionFactory
+    clock: Clock
+    sender: EmailSender
+    mailer: Mailer
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        sender: EmailSender | None = None,
+        engine: AsyncEngine | None = None,
+    ) -> Wiring:
+        engine = engine or create_engine(settings)
+        return cls(
+            settings=settings,
+            keys=settings.keys(),
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            clock=clock or SystemClock(),
+            sender=sender or build_sender(settings),
+            mailer=Mailer(Renderer(), settings.email_from, settings.base_url),
+        )
+
+    def worker(self, name: str | None = None) -> OutboxWorker:
+        return OutboxWorker(self.session_factory, self.sender, self.clock, self.settings, name=name)

@@ -1,0 +1,177 @@
+"""The command line, run as a user runs it: a separate process with settings in its environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from registry.settings import new_key
+from tests.conftest import TEST_DATABASE_URL, Databases
+from tests.smtp import free_port
+
+
+class Cli:
+    def __init__(self, cwd: Path, database_url: str) -> None:
+        self.cwd = cwd
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        self.env.update(
+            REGISTRY_DATABASE_URL=database_url,
+            REGISTRY_EMAIL_BACKEND="console",
+            REGISTRY_HMAC_KEY=new_key(),
+            REGISTRY_ENCRYPTION_KEY=new_key(),
+        )
+
+    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "registry", *args],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "registry", *args],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+@pytest.fixture
+def cli(tmp_path: Path, databases: Databases) -> Cli:
+    return Cli(tmp_path, databases.new_migrated())
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def refused(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    return result.stderr
+
+
+class TestDemo:
+    def test_twice_is_harmless_and_json_is_one_object(self, cli: Cli) -> None:
+        first = json.loads(ok(cli("demo", "--json")))
+        second = json.loads(ok(cli("demo", "--json")))
+        assert first == second
+        assert [o["slug"] for o in first["organisations"]] == ["energie-bv", "telecom-nl"]
+        assert first["mandate"]["reference"].startswith("M-")
+        text = ok(cli("demo"))
+        assert first["mandate"]["reference"] in text and "mandate-registry serve" in text
+        assert "intact: 4 events" in ok(cli("audit", "verify"))
+
+    def test_demo_then_serve_answers_ready(self, tmp_path: Path) -> None:
+        cli = Cli(tmp_path, "sqlite+aiosqlite:///./registry.db")  # the default, made by the commands
+        reference = json.loads(ok(cli("demo", "--json")))["mandate"]["reference"]
+        port = free_port()
+        server = cli.popen("serve", "--port", str(port))
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
+                    time.sleep(0.2)
+            assert ready.status_code == 200
+            checked = httpx.get(f"http://127.0.0.1:{port}/v1/references/{reference.lower()}", timeout=5)
+            assert checked.json() == {"reference": reference, "valid": True}
+        finally:
+            server.send_signal(signal.SIGTERM)
+            output, _ = server.communicate(timeout=30)
+        assert f"http://127.0.0.1:{port}/readyz" in output
+        assert "Traceback" not in output
+        # the in-process worker printed the demo's e-mails through the console sender
+        assert "Subject: U heeft Jan de Vries gemachtigd bij Energie BV" in output
+        assert (tmp_path / "registry.db").exists()
+
+
+class TestOrganisations:
+    def test_create_and_list(self, cli: Cli) -> None:
+        assert "created organisation zorg-nl (Zorgverzekeraar NL)" in ok(
+            cli("org", "create", "zorg-nl", "--name", "Zorgverzekeraar NL")
+        )
+        listed = json.loads(ok(cli("org", "list", "--json")))
+        assert listed == [
+            {
+                "slug": "zorg-nl",
+                "display_name": "Zorgverzekeraar NL",
+                "active": True,
+                "default_language": "nl",
+            }
+        ]
+
+    def test_bad_slug_and_duplicates_are_explained(self, cli: Cli) -> None:
+        assert "slug: Use 1 to 64 lower-case letters" in refused(
+            cli("org", "create", "Bad Slug!", "--name", "X")
+        )
+        ok(cli("org", "create", "zorg-nl", "--name", "Zorg"))
+        assert "already exists" in refused(cli("org", "create", "zorg-nl", "--name", "Zorg"))
+
+
+class TestHelpfulErrors:
+    def test_bad_setting(self, cli: Cli) -> None:
+        err = refused(cli("org", "list", REGISTRY_SMTP_PORT="lots"), code=2)
+        assert "REGISTRY_SMTP_PORT" in err
+
+    def test_unreachable_database(self, cli: Cli) -> None:
+        if not TEST_DATABASE_URL:
+            err = refused(
+                cli("org", "list", REGISTRY_DATABASE_URL="sqlite+aiosqlite:////nonexistent/x.db"), 2
+            )
+            assert "the folder /nonexistent of the SQLite database does not exist" in err
+            return
+        url = "postgresql+psycopg://postgres@127.0.0.1:1/x"
+        assert "database cannot be reached" in refused(cli("org", "list", REGISTRY_DATABASE_URL=url))
+
+    def test_production_without_keys(self, cli: Cli) -> None:
+        err = refused(
+            cli(
+                "demo",
+                REGISTRY_ENVIRONMENT="production",
+                REGISTRY_HMAC_KEY="",
+                REGISTRY_ENCRYPTION_KEY="",
+                REGISTRY_EMAIL_BACKEND="smtp",
+            ),
+            code=2,
+        )
+        assert "production never makes keys itself" in err
+
+    def test_postgresql_must_be_upgraded_first(self, cli: Cli, databases: Databases) -> None:
+        if not TEST_DATABASE_URL:
+            pytest.skip("SQLite migrates itself")
+        err = refused(cli("demo", REGISTRY_DATABASE_URL=databases.new()), code=2)
+        assert "run `mandate-registry db upgrade` first" in err
+
+    def test_db_upgrade_then_demo(self, cli: Cli, databases: Databases) -> None:
+        url = databases.new()
+        assert "is at head" in ok(cli("db", "upgrade", REGISTRY_DATABASE_URL=url))
+        ok(cli("demo", REGISTRY_DATABASE_URL=url))
+
+
+class TestOpenapiCommands:
+    def test_check_fails_on_a_stale_spec_and_write_mends_it(self, cli: Cli) -> None:
+        spec = cli.cwd / "spec.json"
+        spec.write_text("{}")
+        assert "is stale" in refused(cli("openapi", "check", "--path", str(spec)))
+        ok(cli("openapi", "write", "--path", str(spec)))
+        assert "matches the app" in ok(cli("openapi", "check", "--path", str(spec)))
