@@ -18,6 +18,7 @@ from registry.clock import Clock
 from registry.email.senders import EmailSender
 from registry.settings import Settings
 from registry.wiring import Wiring
+from registry.worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def create_app(
         stop = asyncio.Event()
         task = None
         if settings.worker_in_process:
-            task = asyncio.create_task(wiring.worker().run_forever(stop))
+            task = asyncio.create_task(BackgroundWorker(wiring).run_forever(stop))
         try:
             yield
         finally:

@@ -22,6 +22,7 @@ from registry.errors import ConfigurationError, RegistryError
 from registry.services import ServiceContext, audit, demo, organisations
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
+from registry.worker import BackgroundWorker
 
 app = typer.Typer(
     help="Mandate Registry: may this caller act for this customer?",
@@ -167,19 +168,21 @@ def _safe_url(url: str) -> str:
 def worker(
     once: Annotated[bool, typer.Option(help="Deliver what is due now, then stop.")] = False,
 ) -> None:
-    """Deliver the outbox (e-mails) until stopped with SIGTERM or Ctrl-C."""
+    """Deliver the outbox (e-mails) and seal the audit trail until stopped with SIGTERM or Ctrl-C."""
     _logging()
 
     async def work(wiring: Wiring) -> None:
-        delivery = wiring.worker()
+        background = BackgroundWorker(wiring)
         if once:
-            typer.echo(f"delivered {await delivery.drain()} message(s)")
+            delivered = await background.delivery.drain()
+            await background.run_round()
+            typer.echo(f"delivered {delivered} message(s); audit trail sealed")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await delivery.run_forever(stop)
+        await background.run_forever(stop)
 
     with_wiring(work)
 

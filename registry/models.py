@@ -137,3 +137,18 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class AuditSeal(SQLModel, table=True):
+    """Seals every committed audit event, in the order the background sealer found them, into one chain.
+
+    Only the sealer writes here, so no request waits on it. A sealed event that is deleted (even a whole
+    chain with its head) or rewritten together with its own chain no longer matches its seal.
+    """
+
+    __tablename__ = "audit_seal"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    event_id: int = Field(unique=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -10,8 +10,6 @@ and each message keeps one Message-ID across tries so that mail systems can drop
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -78,19 +76,6 @@ class OutboxWorker:
         while tried := await self.run_once():
             total += tried
         return total
-
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        log.info("outbox worker %s started", self.name)
-        while not stop.is_set():
-            try:
-                tried = await self.run_once()
-            except Exception:  # the database may be down for a while; keep trying
-                log.exception("outbox round failed; retrying in %.0f s", self.settings.outbox_poll_seconds)
-                tried = 0
-            if tried < self.settings.outbox_batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.settings.outbox_poll_seconds)
-        log.info("outbox worker %s stopped", self.name)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         assert message.id is not None

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from registry.models import AuditEvent, AuditHead, Holder, Mandate, Organisation, OutboxMessage
+from registry.models import AuditEvent, AuditHead, AuditSeal, Holder, Mandate, Organisation, OutboxMessage
 
 T = TypeVar("T")
 
@@ -102,8 +102,34 @@ class AuditRepository(Repository):
             yield event
 
     async def heads(self) -> dict[str, AuditHead]:
+        """Every head by chain name; the seal chain's head among them under SEAL_CHAIN."""
         result = await self.session.execute(select(AuditHead))
         return {head.chain: head for head in result.scalars().all()}
+
+    async def lock_seal_head(self, now: datetime) -> AuditHead:
+        """The seal chain's head, locked: one sealer at a time, and no request ever waits for it."""
+        return await self.lock_head(SEAL_CHAIN, now)
+
+    async def unsealed(self, limit: int) -> Sequence[AuditEvent]:
+        result = await self.session.execute(
+            select(AuditEvent)
+            .outerjoin(AuditSeal, col(AuditSeal.event_id) == col(AuditEvent.id))
+            .where(col(AuditSeal.seq).is_(None))
+            .order_by(col(AuditEvent.id))
+            .limit(limit)
+        )
+        return result.scalars().all()
+
+    async def stream_seals(self, batch: int = 1000) -> AsyncIterator[tuple[AuditSeal, str | None]]:
+        """Every seal in order, with the current hash of the event it seals (None when it is gone)."""
+        result = await self.session.stream(
+            select(AuditSeal, col(AuditEvent.hash))
+            .outerjoin(AuditEvent, col(AuditEvent.id) == col(AuditSeal.event_id))
+            .order_by(col(AuditSeal.seq))
+            .execution_options(yield_per=batch)
+        )
+        async for seal, event_hash in result:
+            yield seal, event_hash
 
     async def for_mandate(self, mandate_id: int) -> Sequence[AuditEvent]:
         result = await self.session.execute(
@@ -113,6 +139,7 @@ class AuditRepository(Repository):
 
 
 GENESIS = "0" * 64
+SEAL_CHAIN = "seal"  # the seal chain's head lives among the heads; no subject chain has this name
 
 
 class OutboxRepository(Repository):

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
 
+from registry.db import create_engine
+from registry.models import AuditEvent
 from registry.settings import new_key
-from tests.conftest import TEST_DATABASE_URL, Databases
+from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
 from tests.smtp import free_port
 
 
@@ -103,6 +107,24 @@ class TestDemo:
         # the in-process worker printed the demo's e-mails through the console sender
         assert "Subject: U heeft Jan de Vries gemachtigd bij Energie BV" in output
         assert (tmp_path / "registry.db").exists()
+
+
+class TestAuditVerify:
+    async def test_names_the_first_bad_event(self, cli: Cli) -> None:
+        ok(cli("demo"))
+        engine = create_engine(make_settings(cli.env["REGISTRY_DATABASE_URL"]))
+        try:
+            async with engine.begin() as connection:
+                target = await connection.scalar(
+                    select(col(AuditEvent.id)).where(col(AuditEvent.kind) == "mandate.granted")
+                )
+                await connection.execute(
+                    update(AuditEvent).where(col(AuditEvent.id) == target).values(actor="holder:999")
+                )
+        finally:
+            await engine.dispose()
+        err = refused(cli("audit", "verify"))
+        assert f"audit trail broken: event {target}: its content was changed" in err
 
 
 class TestOrganisations:

@@ -4,6 +4,11 @@ There is one chain per subject (a mandate, an organisation, a holder), never one
 head would be a lock that every verification waits on. Each event carries the SHA-256 of the previous
 event of its chain; the newest hash and the count of every chain are kept apart in `audit_head`, so that
 deleting the newest events of a chain is detected as well as any change or reordering in the middle.
+
+A background sealer (`seal`, run by the worker every round) then links every committed event, in the
+order it finds them, into one more chain in `audit_seal`. Only the sealer writes that chain, so no request
+waits for it; it catches what per-subject chains cannot: a whole chain deleted together with its head, or
+one rewritten with recomputed hashes.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from registry.models import AuditEvent
-from registry.repositories import GENESIS, AuditRepository
+from registry.models import AuditEvent, AuditSeal
+from registry.repositories import GENESIS, SEAL_CHAIN, AuditRepository
 from registry.services import ServiceContext
 
 
@@ -73,6 +78,27 @@ async def record(
     return event
 
 
+def seal_hash(prev_hash: str, event_id: int, event_hash: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{event_id}:{event_hash}".encode()).hexdigest()
+
+
+async def seal(ctx: ServiceContext, limit: int = 5000) -> int:
+    """Seal up to `limit` unsealed events, oldest id first; return how many. Safe to run in many workers."""
+    repo = AuditRepository(ctx.session)
+    now = ctx.clock.now()
+    head = await repo.lock_seal_head(now)
+    events = await repo.unsealed(limit)
+    for event in events:
+        assert event.id is not None
+        digest = seal_hash(head.head_hash, event.id, event.hash)
+        ctx.session.add(
+            AuditSeal(seq=head.count + 1, event_id=event.id, prev_hash=head.head_hash, hash=digest)
+        )
+        head.count, head.head_hash, head.updated_at = head.count + 1, digest, now
+    await ctx.session.flush()
+    return len(events)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     events: int
@@ -95,7 +121,8 @@ async def verify(ctx: ServiceContext) -> ChainReport:
     """Recompute every chain; report the first bad event by id (or the chain whose head disagrees)."""
     repo = AuditRepository(ctx.session)
     heads = await repo.heads()
-    findings: list[_Finding] = []
+    seal_head = heads.pop(SEAL_CHAIN, None)
+    findings: list[_Finding] = await _check_seals(repo, seal_head)
     seen: dict[str, tuple[int, str]] = {}
     broken: set[str] = set()
     events = 0
@@ -140,3 +167,18 @@ def _check_heads(heads: dict[str, Any], seen: dict[str, tuple[int, str]], broken
     for chain in seen.keys() - heads.keys():
         findings.append(_Finding(None, f"chain {chain}: its head is missing"))
     return findings
+
+
+async def _check_seals(repo: AuditRepository, head: Any) -> list[_Finding]:
+    count, prev = 0, GENESIS
+    async for seal_row, event_hash in repo.stream_seals():
+        if seal_row.seq != count + 1 or seal_row.prev_hash != prev:
+            return [_Finding(seal_row.event_id, f"seal #{seal_row.seq}: seals were removed or reordered")]
+        if event_hash is None:
+            return [_Finding(seal_row.event_id, f"event {seal_row.event_id}: sealed, but deleted since")]
+        if seal_row.hash != seal_hash(prev, seal_row.event_id, event_hash):
+            return [_Finding(seal_row.event_id, f"event {seal_row.event_id}: rewritten after it was sealed")]
+        count, prev = seal_row.seq, seal_row.hash
+    if head is not None and (head.count, head.head_hash) != (count, prev):
+        return [_Finding(None, f"seals: the head records {head.count} seals but {count} remain")]
+    return []

@@ -6,7 +6,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from registry.clock import FrozenClock
-from registry.models import AuditEvent
+from registry.models import AuditEvent, AuditHead, AuditSeal
 from registry.services import ServiceContext, audit
 
 
@@ -98,3 +98,74 @@ class TestChain:
             ("mandate:B", 3),
         ]
         assert rows[3].prev_hash == "0" * 64
+
+
+async def rewrite_chain_from(ctx: ServiceContext, event_id: int, data: str) -> None:
+    """What a careful forger does: change one event and recompute every later hash and the head."""
+    event = await ctx.session.get(AuditEvent, event_id)
+    assert event is not None
+    rows = await ctx.session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.chain == event.chain, col(AuditEvent.seq) >= event.seq)
+        .order_by(col(AuditEvent.seq))
+    )
+    prev = event.prev_hash
+    event.data = data
+    for row in rows.scalars():
+        row.prev_hash = prev
+        row.hash = prev = audit.event_hash(prev, row)
+    head = await ctx.session.get(AuditHead, event.chain)
+    assert head is not None
+    head.head_hash = prev
+    await ctx.session.flush()
+
+
+class TestSeal:
+    async def test_seals_each_event_once(self, ctx: ServiceContext, clock: FrozenClock) -> None:
+        await write_events(ctx, clock, 5)
+        assert await audit.seal(ctx) == 5
+        assert await audit.seal(ctx) == 0
+        await write_events(ctx, clock, 2, chain="mandate:OTHER")
+        assert await audit.seal(ctx) == 2
+        assert (await audit.verify(ctx)).ok
+
+    async def test_a_deleted_whole_chain_is_detected_once_sealed(
+        self, ctx: ServiceContext, clock: FrozenClock
+    ) -> None:
+        await write_events(ctx, clock, 3, chain="mandate:A")
+        gone = await write_events(ctx, clock, 3, chain="mandate:B")
+        await audit.seal(ctx)
+        await ctx.session.execute(delete(AuditEvent).where(col(AuditEvent.chain) == "mandate:B"))
+        await ctx.session.execute(delete(AuditHead).where(col(AuditHead.chain) == "mandate:B"))
+        ctx.session.expunge_all()
+        report = await audit.verify(ctx)
+        assert report.first_bad_event_id == gone[0]
+        assert "sealed, but deleted since" in (report.problem or "")
+
+    async def test_a_rewritten_chain_with_recomputed_hashes_fails_its_seal(
+        self, ctx: ServiceContext, clock: FrozenClock
+    ) -> None:
+        ids = await write_events(ctx, clock, 10)
+        await audit.seal(ctx)
+        await rewrite_chain_from(ctx, ids[4], '{"n":4,"result":"not_verified"}')
+        ctx.session.expunge_all()
+        report = await audit.verify(ctx)
+        assert report.first_bad_event_id == ids[4]
+        assert "rewritten after it was sealed" in (report.problem or "")
+
+    async def test_the_forgery_passes_without_a_seal(self, ctx: ServiceContext, clock: FrozenClock) -> None:
+        """The control for the test above: the per-chain check alone cannot see a recomputed chain."""
+        ids = await write_events(ctx, clock, 10)
+        await rewrite_chain_from(ctx, ids[4], '{"n":4,"result":"not_verified"}')
+        ctx.session.expunge_all()
+        assert (await audit.verify(ctx)).ok
+
+    async def test_deleting_the_newest_seals_is_detected(
+        self, ctx: ServiceContext, clock: FrozenClock
+    ) -> None:
+        await write_events(ctx, clock, 4)
+        await audit.seal(ctx)
+        await ctx.session.execute(delete(AuditSeal).where(col(AuditSeal.seq) == 4))
+        ctx.session.expunge_all()
+        report = await audit.verify(ctx)
+        assert "head records 4 seals but 3 remain" in (report.problem or "")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:42:39.907119
+Create Date: 2026-11-28 12:58:31.265379
 """
 from collections.abc import Sequence
 
@@ -45,6 +45,14 @@ def upgrade() -> None:
     sa.Column('head_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('chain', name=op.f('pk_audit_head'))
+    )
+    op.create_table('audit_seal',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_seal')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_audit_seal_event_id'))
     )
     op.create_table('holder',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -131,6 +139,7 @@ def downgrade() -> None:
     op.drop_table('outbox_message')
     op.drop_table('organisation')
     op.drop_table('holder')
+    op.drop_table('audit_seal')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_organisation_id'))

@@ -1,0 +1,44 @@
+"""The background worker: each round it delivers due outbox messages and seals new audit events.
+
+`serve` runs one in-process by default; `mandate-registry worker` runs it alone. Any number may run at
+once: outbox claims and the seal head's lock keep them from doing the same work twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from registry.db import session_scope
+from registry.services import ServiceContext, audit
+from registry.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundWorker:
+    def __init__(self, wiring: Wiring, name: str | None = None) -> None:
+        self.wiring = wiring
+        self.delivery = wiring.worker(name)
+
+    async def run_round(self) -> int:
+        """One round of every job; returns how many outbox messages were tried."""
+        tried = await self.delivery.run_once()
+        async with session_scope(self.wiring.session_factory) as session:
+            await audit.seal(ServiceContext(session, self.wiring.clock, self.wiring.mailer))
+        return tried
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        settings = self.wiring.settings
+        log.info("background worker %s started", self.delivery.name)
+        while not stop.is_set():
+            try:
+                tried = await self.run_round()
+            except Exception:  # the database or the SMTP server may be down for a while; keep going
+                log.exception("worker round failed; trying again in %.0f s", settings.outbox_poll_seconds)
+                tried = 0
+            if tried < settings.outbox_batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=settings.outbox_poll_seconds)
+        log.info("background worker %s stopped", self.delivery.name)
