@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from registry import __version__, migrations
-from registry.db import session_scope
+from registry.db import session_scope, snapshot_scope
 from registry.errors import ConfigurationError, RegistryError
 from registry.services import ServiceContext, audit, demo, organisations
 from registry.settings import Settings, new_key
@@ -67,6 +68,12 @@ def friendly(func: F) -> F:
             raise fail(f"{exc.detail}{fields}", 2 if isinstance(exc, ConfigurationError) else 1) from None
         except (DBAPIError, OSError) as exc:
             raise fail(f"the database cannot be reached or refused the request: {_first_line(exc)}") from None
+        except (AlembicError, ArgumentError, ValueError) as exc:
+            raise fail(_first_line(exc), 2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise fail(f"unexpected {exc.__class__.__name__}: {_first_line(exc)}") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -92,11 +99,17 @@ def with_wiring(work: Callable[[Wiring], Awaitable[T]], settings: Settings | Non
     return asyncio.run(main())
 
 
-def in_transaction(work: Callable[[ServiceContext], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run `work` in one committed unit of work."""
+def in_transaction(
+    work: Callable[[ServiceContext], Awaitable[T]],
+    settings: Settings | None = None,
+    *,
+    read_only: bool = False,
+) -> T:
+    """Run `work` in one committed unit of work, or in one consistent read-only snapshot."""
 
     async def unit(wiring: Wiring) -> T:
-        async with session_scope(wiring.session_factory) as session:
+        scope = snapshot_scope if read_only else session_scope
+        async with scope(wiring.session_factory) as session:
             return await work(ServiceContext(session, wiring.clock, wiring.mailer))
 
     return with_wiring(unit, settings)
@@ -212,7 +225,7 @@ def org_create(
 @friendly
 def org_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List every organisation."""
-    orgs = in_transaction(organisations.list_all)
+    orgs = in_transaction(organisations.list_all, read_only=True)
     if as_json:
         typer.echo(
             json.dumps(
@@ -270,10 +283,18 @@ def spec_text() -> str:
 @friendly
 def audit_verify() -> None:
     """Recompute every hash chain; name the first bad event."""
-    report = in_transaction(audit.verify)
+    report = in_transaction(audit.verify, read_only=True)
     if not report.ok:
         raise fail(f"audit trail broken: {report.problem}")
-    typer.echo(f"audit trail intact: {report.events} events in {report.chains} chains")
+    typer.echo(
+        f"audit trail intact: {report.events} events in {report.chains} chains, "
+        f"{report.events - report.unsealed} sealed"
+    )
+    if report.unsealed:
+        typer.echo(
+            f"{report.unsealed} event(s) not sealed yet: they are sealed by the worker within seconds; "
+            "if this number stays, check that a worker runs"
+        )
 
 
 @keys_app.command("generate")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 from registry.errors import ConfigurationError
 from registry.settings import Settings
@@ -23,6 +23,7 @@ SQLITE_PRAGMAS = (
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
+READ_ONLY = "registry_read_only"  # execution option: a reading transaction, one consistent snapshot
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -35,8 +36,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-        return  # a read outside any transaction (the readiness ping) must not wait for the write lock
+    if connection.get_execution_options().get(READ_ONLY):
+        # WAL gives a read transaction a consistent snapshot without taking the write lock.
+        connection.exec_driver_sql("BEGIN")
+        return
     # Take the write lock up front: a deferred transaction that later writes can fail at once with
     # SQLITE_BUSY when another connection committed in between, and no busy timeout helps then.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -46,9 +49,9 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         _check_sqlite_path(url.database)
-        engine = create_async_engine(
-            url, poolclass=NullPool if url.database in (None, "", ":memory:") else None, **kwargs
-        )
+        if url.database in (None, "", ":memory:"):
+            kwargs.setdefault("poolclass", StaticPool)  # one connection, or every one is a new empty DB
+        engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
@@ -86,8 +89,20 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
             raise
 
 
+@asynccontextmanager
+async def snapshot_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A read-only unit of work that sees one consistent state of the database from its first read on:
+    REPEATABLE READ on PostgreSQL, a deferred WAL read transaction on SQLite (no write lock taken)."""
+    async with factory() as session:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        await session.connection(execution_options=options)
+        yield session  # closing the session ends the transaction; what was read stays readable
+
+
 async def ping(engine: AsyncEngine) -> None:
-    """Raise if the database cannot answer a trivial query."""
+    """Raise if the database cannot answer a trivial query. Takes no lock."""
     async with engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection = await connection.execution_options(**{READ_ONLY: True})
         await connection.execute(text("SELECT 1"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -41,6 +41,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _utc(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
+
+
+# 64-bit on PostgreSQL for tables that grow with every check; SQLite's rowid is 64-bit already, and only
+# INTEGER PRIMARY KEY (not BIGINT) is its rowid.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Organisation(SQLModel, table=True):
@@ -87,9 +92,9 @@ class AuditEvent(SQLModel, table=True):
     """Append-only. `hash` = SHA-256 over the previous event's hash of the same chain and this event."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    __table_args__ = (UniqueConstraint("chain", "seq"), Index(None, "occurred_at"))
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     chain: str = Field(max_length=64)
     seq: int
     occurred_at: datetime = _utc()
@@ -120,7 +125,7 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (Index(None, "status", "next_attempt_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     channel: str = Field(default="email", max_length=16)
     template: str = Field(max_length=64)
     language: str = Field(max_length=2)
@@ -148,7 +153,7 @@ class AuditSeal(SQLModel, table=True):
 
     __tablename__ = "audit_seal"
 
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    event_id: int = Field(unique=True)
+    seq: int = Field(primary_key=True, sa_type=BigId, sa_column_kwargs={"autoincrement": False})
+    event_id: int = Field(unique=True, sa_type=BigId)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

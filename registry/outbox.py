@@ -14,7 +14,7 @@ import logging
 import random
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -59,16 +59,43 @@ class OutboxWorker:
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
     async def run_once(self) -> int:
-        """Claim and deliver one batch of due messages; return how many were tried."""
-        now = self.clock.now()
-        lease = now + timedelta(seconds=self.settings.outbox_lease_seconds)
-        async with session_scope(self.factory) as session:
-            batch = await OutboxRepository(session).claim_due(
-                self.name, now, lease, self.settings.outbox_batch_size
-            )
+        """Claim and deliver one batch of due messages; return how many were claimed."""
+        batch = await self.claim()
         for message in batch:
-            await self._deliver(message)
+            await self.deliver(message)
         return len(batch)
+
+    def _lease(self) -> tuple[datetime, datetime]:
+        now = self.clock.now()
+        return now, now + timedelta(seconds=self.settings.outbox_lease_seconds)
+
+    async def claim(self) -> list[OutboxMessage]:
+        now, until = self._lease()
+        async with session_scope(self.factory) as session:
+            return await OutboxRepository(session).claim_due(
+                self.name, now, until, self.settings.outbox_batch_size
+            )
+
+    async def deliver(self, message: OutboxMessage) -> None:
+        """Send one claimed message, after renewing the claim: a batch may take longer than one lease,
+        and a message whose claim ran out may already be with another worker."""
+        assert message.id is not None
+        now, until = self._lease()
+        async with session_scope(self.factory) as session:
+            renewed = await OutboxRepository(session).renew(message.id, self.name, now, until)
+        if not renewed:
+            log.info("outbox message %s: claim expired before sending; left to another round", message.id)
+            return
+        try:
+            await self.sender.send(build_email(message, self.settings.email_from))
+        except DeliveryError as exc:
+            await self._failed(message, str(exc), permanent=exc.permanent)
+            return
+        except Exception as exc:  # a bug or an odd message must not block the queue or retry forever
+            log.exception("outbox message %s: unexpected error while sending", message.id)
+            await self._failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False)
+            return
+        await self._sent(message.id)
 
     async def drain(self) -> int:
         """Deliver until nothing is due (tests and the CLI)."""
@@ -77,17 +104,11 @@ class OutboxWorker:
             total += tried
         return total
 
-    async def _deliver(self, message: OutboxMessage) -> None:
-        assert message.id is not None
-        try:
-            await self.sender.send(build_email(message, self.settings.email_from))
-        except DeliveryError as exc:
-            await self._failed(message, str(exc), permanent=exc.permanent)
-            return
+    async def _sent(self, message_id: int) -> None:
         async with session_scope(self.factory) as session:
             # Bodies carry links with tokens; once delivered they are not kept.
             await OutboxRepository(session).finish(
-                message.id,
+                message_id,
                 self.name,
                 status="sent",
                 sent_at=self.clock.now(),
@@ -95,7 +116,7 @@ class OutboxWorker:
                 body_html=None,
                 last_error=None,
             )
-        log.info("outbox message %s (%s) sent", message.id, message.template)
+        log.info("outbox message %s sent", message_id)
 
     async def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
         assert message.id is not None

@@ -1,9 +1,10 @@
-"""Mandate references such as `M-7K3Q-9XPD-V`: speakable, not secret, with a check character.
+"""Mandate references such as `M-7K3Q-9XPD-Q`: speakable, not secret, with a check character.
 
-The alphabet has no vowels (no words, no O/0 or I/1 confusion) and no look-alikes. The check character
-is a weighted sum modulo 27, the size of the alphabet. Every weight and every difference of neighbouring
-weights is a unit modulo 27 (not divisible by 3), so every single substitution and every swap of two
-neighbouring characters, the check character included, changes the sum and is caught before any lookup.
+The alphabet has no vowels (no words, no O/0 or I/1 confusion) and no look-alikes: of the pairs 2/Z,
+5/S, 6/G and 8/B only the letter stays, and L (1) and Y are left out. That leaves 23 characters, a prime.
+The check character is a weighted sum modulo 23 with weights 1..9: every weight and every difference of
+neighbouring weights is a unit modulo 23, so every single substitution and every swap of two neighbouring
+characters, the check character included, changes the sum and is caught before any lookup.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import secrets
 
 from registry.errors import FieldError, InvalidReference
 
-ALPHABET = "23456789BCDFGHJKMNPQRSTVWXZ"
-MODULUS = len(ALPHABET)  # 27
+ALPHABET = "3479BCDFGHJKMNPQRSTVWXZ"
+MODULUS = len(ALPHABET)  # 23, a prime
 BODY_LENGTH = 8
 PREFIX = "M"
-# 1, 2, 4, 5, 7, 8, ... : never divisible by 3, and neighbours differ by 1 or 2.
-WEIGHTS = tuple(i + i // 2 + 1 for i in range(BODY_LENGTH + 1))
+WEIGHTS = tuple(range(1, BODY_LENGTH + 2))  # 1..9: all below 23, so all units, neighbours differ by 1
 _VALUES = {char: index for index, char in enumerate(ALPHABET)}
 # Spaces of every kind, hyphen, en and em dash, minus sign, dots and slashes people type between groups.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212._/]+")
@@ -29,7 +29,7 @@ _EXPLICIT_PREFIX = re.compile(r"^\s*[Mm][\s\-\u2010-\u2015\u2212._/]+")
 def check_character(body: str) -> str:
     total = sum(weight * _VALUES[char] for weight, char in zip(WEIGHTS, body, strict=False))
     check_weight = WEIGHTS[len(body)]
-    # Solve total + check_weight * c == 0 (mod 27); check_weight is a unit, so c is unique.
+    # Solve total + check_weight * c == 0 (mod 23); check_weight is a unit, so c is unique.
     value = (-total * pow(check_weight, -1, MODULUS)) % MODULUS
     return ALPHABET[value]
 
@@ -62,7 +62,7 @@ def parse_reference(text: str, field: str = "reference") -> str:
         _refuse(
             field,
             f"A mandate reference has {BODY_LENGTH + 1} characters after the M, such as "
-            f"M-7K3Q-9XPD-V; this one has {len(compact)}.",
+            f"M-7K3Q-9XPD-Q; this one has {len(compact)}.",
         )
     strangers = sorted({char for char in compact if char not in _VALUES})
     if strangers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,10 +25,19 @@ class Repository:
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
+    def insert(self, table: Any) -> Any:
+        """INSERT with ON CONFLICT support in the dialect at hand."""
+        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+
     async def add(self, row: T) -> T:
+        """Insert `row` now, so that its id is known."""
         self.session.add(row)
         await self.session.flush()
         return row
+
+    def stage(self, row: object) -> None:
+        """Insert `row` with the next flush (for many rows at once)."""
+        self.session.add(row)
 
 
 class OrganisationRepository(Repository):
@@ -51,6 +60,17 @@ class HolderRepository(Repository):
 
     async def by_id(self, holder_id: int) -> Holder | None:
         return await self.session.get(Holder, holder_id)
+
+    async def add_if_new(self, email: str, language: str, now: datetime) -> tuple[Holder, bool]:
+        """The holder with `email`, inserted unless another transaction just did; and whether we did."""
+        values = {"email": email, "language": language, "email_verified_at": now, "created_at": now}
+        result = await self.session.execute(
+            self.insert(Holder).values(**values).on_conflict_do_nothing().returning(col(Holder.id))
+        )
+        created = result.scalar_one_or_none() is not None
+        holder = await self.by_email(email)
+        assert holder is not None
+        return holder, created
 
 
 class MandateRepository(Repository):
@@ -81,9 +101,8 @@ class MandateRepository(Repository):
 class AuditRepository(Repository):
     async def lock_head(self, chain: str, now: datetime) -> AuditHead:
         """The head row of `chain`, created if new and locked until the transaction ends."""
-        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         values = {"chain": chain, "count": 0, "head_hash": GENESIS, "updated_at": now}
-        await self.session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
+        await self.session.execute(self.insert(AuditHead).values(**values).on_conflict_do_nothing())
         result = await self.session.execute(
             select(AuditHead)
             .where(AuditHead.chain == chain)
@@ -110,15 +129,26 @@ class AuditRepository(Repository):
         """The seal chain's head, locked: one sealer at a time, and no request ever waits for it."""
         return await self.lock_head(SEAL_CHAIN, now)
 
-    async def unsealed(self, limit: int) -> Sequence[AuditEvent]:
-        result = await self.session.execute(
+    async def unsealed(self, since: datetime | None, limit: int) -> Sequence[AuditEvent]:
+        """Events without a seal, oldest id first, looking back no further than `since` (when given)."""
+        query = (
             select(AuditEvent)
             .outerjoin(AuditSeal, col(AuditSeal.event_id) == col(AuditEvent.id))
             .where(col(AuditSeal.seq).is_(None))
-            .order_by(col(AuditEvent.id))
-            .limit(limit)
         )
+        if since is not None:
+            query = query.where(col(AuditEvent.occurred_at) >= since)
+        result = await self.session.execute(query.order_by(col(AuditEvent.id)).limit(limit))
         return result.scalars().all()
+
+    async def count_unsealed(self) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(AuditEvent)
+            .outerjoin(AuditSeal, col(AuditSeal.event_id) == col(AuditEvent.id))
+            .where(col(AuditSeal.seq).is_(None))
+        )
+        return int(result.scalar_one())
 
     async def stream_seals(self, batch: int = 1000) -> AsyncIterator[tuple[AuditSeal, str | None]]:
         """Every seal in order, with the current hash of the event it seals (None when it is gone)."""
@@ -172,6 +202,19 @@ class OutboxRepository(Repository):
             .execution_options(populate_existing=True)
         )
         return list(result.scalars().all())
+
+    async def renew(self, message_id: int, worker: str, now: datetime, until: datetime) -> bool:
+        """Extend `worker`'s claim on a message, only while it still holds it."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == message_id,
+                col(OutboxMessage.claimed_by) == worker,
+                col(OutboxMessage.claimed_until) > now,
+            )
+            .values(claimed_until=until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def finish(self, message_id: int, worker: str, **values: object) -> bool:
         """Record the outcome of a delivery, only if `worker` still holds the claim."""

@@ -26,7 +26,7 @@ class Problem(BaseModel):
                     "status": 422,
                     "detail": "The check character does not match.",
                     "code": "invalid_reference",
-                    "instance": "/v1/references/M-7K3Q-9XPD-5",
+                    "instance": "/v1/references/M-7K3Q-9XPD-4",
                     "errors": [{"field": "reference", "message": "The check character does not match."}],
                 }
             ]
@@ -54,7 +54,7 @@ class Readiness(BaseModel):
 
 
 class ReferenceCheck(BaseModel):
-    reference: str = Field(description="The reference in canonical form.", examples=["M-7K3Q-9XPD-V"])
+    reference: str = Field(description="The reference in canonical form.", examples=["M-7K3Q-9XPD-Q"])
     valid: bool = Field(description="Always true: an invalid reference is answered with a problem.")
 
 

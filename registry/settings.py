@@ -83,9 +83,17 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _production_keeps_mail(self) -> Settings:
-        if self.environment == "production" and self.email_backend == "memory":
-            raise ValueError("email_backend 'memory' loses every e-mail; use 'smtp' in production")
+    def _coherent(self) -> Settings:
+        if self.environment == "production" and self.email_backend != "smtp":
+            raise ValueError(
+                f"email_backend {self.email_backend!r} in production would lose e-mails or "
+                "print their links; use 'smtp'"
+            )
+        if self.outbox_lease_seconds <= self.smtp_timeout_seconds:
+            raise ValueError(
+                "outbox_lease_seconds must be longer than smtp_timeout_seconds, or a slow send "
+                "could be claimed and sent again by another worker"
+            )
         return self
 
     @property

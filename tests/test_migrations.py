@@ -39,6 +39,13 @@ class TestMigrations:
     async def test_upgrade_twice_is_harmless(self, databases: Databases) -> None:
         url = databases.new_migrated()
         migrations.upgrade(url)
+        engine = create_engine(make_settings(url))
+        try:
+            async with engine.connect() as connection:
+                revision, _ = await connection.run_sync(_state)
+        finally:
+            await engine.dispose()
+        assert revision == migrations.head_revision()
 
     def test_every_constraint_is_named(self) -> None:
         for table in SQLModel.metadata.tables.values():

@@ -169,3 +169,45 @@ class TestDelivery:
         ids = Counter(m["Message-ID"] for m in smtp.inbox.messages)
         assert len(ids) == 24 and set(ids.values()) == {1}
         assert {m.status for m in await outbox(wiring)} == {"sent"}
+
+
+class TestFailures:
+    async def test_an_expired_claim_is_not_sent_twice(self, wiring: Wiring, smtp: SMTPServer) -> None:
+        for n in range(3):
+            await grant(wiring, f"holder{n}@example.nl", "nl")
+        slow = wiring.worker("slow")
+        batch = await slow.claim()
+        assert len(batch) == 3
+        assert isinstance(wiring.clock, FrozenClock)
+        # The slow worker stalls past its lease; another worker takes the messages over and sends them.
+        wiring.clock.advance(timedelta(seconds=wiring.settings.outbox_lease_seconds + 1))
+        assert await wiring.worker("fast").drain() == 3
+        for message in batch:
+            await slow.deliver(message)
+        assert Counter(m["Message-ID"] for m in smtp.inbox.messages) == Counter(
+            {m.message_id: 1 for m in await outbox(wiring)}
+        )
+
+    async def test_an_unknown_recipient_is_dead_at_once(self, wiring: Wiring, smtp: SMTPServer) -> None:
+        smtp.inbox.unknown.add("gone@example.nl")
+        await grant(wiring, "gone@example.nl", "nl")
+        assert await wiring.worker().drain() == 1
+        [message] = await outbox(wiring)
+        assert (message.status, message.attempts) == ("dead", 1)
+        assert "550" in (message.last_error or "")
+
+    async def test_an_unexpected_error_is_retried_not_stuck(self, databases: Databases) -> None:
+        class Broken:
+            async def send(self, message: object) -> None:
+                raise UnicodeEncodeError("ascii", "é", 0, 1, "cannot encode")
+
+        clock = FrozenClock(NOW)
+        wiring = Wiring.build(make_settings(databases.new_migrated()), clock=clock, sender=Broken())
+        try:
+            await grant(wiring, "anna@example.nl", "nl")
+            assert await wiring.worker().drain() == 1
+            [message] = await outbox(wiring)
+            assert (message.status, message.attempts, message.claimed_by) == ("pending", 1, None)
+            assert "UnicodeEncodeError" in (message.last_error or "")
+        finally:
+            await wiring.engine.dispose()

@@ -52,7 +52,7 @@ class TestKeys:
     def test_production_refuses_missing_keys(self, tmp_path: Path) -> None:
         path = tmp_path / "keys.json"
         with pytest.raises(ConfigurationError, match="REGISTRY_HMAC_KEY, REGISTRY_ENCRYPTION_KEY not set"):
-            settings(environment="production", key_file=path).keys()
+            settings(environment="production", key_file=path, email_backend="smtp").keys()
         assert not path.exists()
 
     def test_production_accepts_keys_from_the_environment(self, tmp_path: Path) -> None:
@@ -70,6 +70,11 @@ class TestKeys:
         with pytest.raises(ConfigurationError, match="REGISTRY_HMAC_KEY"):
             settings(key_file=tmp_path / "k.json", hmac_key=bad, encryption_key=new_key()).keys()
 
-    def test_production_refuses_the_in_memory_mailer(self) -> None:
-        with pytest.raises(ValidationError, match="memory"):
-            settings(environment="production", email_backend="memory")
+    @pytest.mark.parametrize("backend", ["memory", "console"])
+    def test_production_refuses_mailers_that_lose_or_print_mail(self, backend: str) -> None:
+        with pytest.raises(ValidationError, match=f"email_backend '{backend}' in production"):
+            settings(environment="production", email_backend=backend)
+
+    def test_a_lease_shorter_than_a_send_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="outbox_lease_seconds must be longer"):
+            settings(outbox_lease_seconds=20, smtp_timeout_seconds=30)

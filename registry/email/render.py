@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.clock import Clock
 from registry.models import OutboxMessage
+from registry.repositories import OutboxRepository
 from registry.vocabulary import Language
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -114,6 +115,4 @@ class Mailer:
             next_attempt_at=now,
             created_at=now,
         )
-        session.add(message)
-        await session.flush()
-        return message
+        return await OutboxRepository(session).add(message)

@@ -42,6 +42,11 @@ class SMTPSender:
                 start_tls=s.smtp_security == "starttls",
                 timeout=s.smtp_timeout_seconds,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            raise DeliveryError(
+                f"SMTP refused the recipient: {codes}", permanent=all(500 <= code < 600 for code in codes)
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise DeliveryError(f"SMTP {exc.code}: {exc.message}", permanent=500 <= exc.code < 600) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from registry.models import AuditEvent, AuditSeal
@@ -82,19 +83,25 @@ def seal_hash(prev_hash: str, event_id: int, event_hash: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{event_id}:{event_hash}".encode()).hexdigest()
 
 
+# An event is sealed after it commits. Looking back this far from the newest sealed event catches the
+# ones that committed late (a lower id committed after a higher one) or were stamped by a slower clock,
+# without scanning the whole table every round.
+SEAL_LOOKBACK = timedelta(minutes=15)
+
+
 async def seal(ctx: ServiceContext, limit: int = 5000) -> int:
     """Seal up to `limit` unsealed events, oldest id first; return how many. Safe to run in many workers."""
     repo = AuditRepository(ctx.session)
-    now = ctx.clock.now()
-    head = await repo.lock_seal_head(now)
-    events = await repo.unsealed(limit)
+    head = await repo.lock_seal_head(ctx.clock.now())
+    # The seal head's updated_at holds the time of the newest sealed event (not of the sealing).
+    since = head.updated_at - SEAL_LOOKBACK if head.count else None
+    events = await repo.unsealed(since, limit)
     for event in events:
         assert event.id is not None
         digest = seal_hash(head.head_hash, event.id, event.hash)
-        ctx.session.add(
-            AuditSeal(seq=head.count + 1, event_id=event.id, prev_hash=head.head_hash, hash=digest)
-        )
-        head.count, head.head_hash, head.updated_at = head.count + 1, digest, now
+        repo.stage(AuditSeal(seq=head.count + 1, event_id=event.id, prev_hash=head.head_hash, hash=digest))
+        head.count, head.head_hash = head.count + 1, digest
+        head.updated_at = max(head.updated_at, event.occurred_at) if head.count > 1 else event.occurred_at
     await ctx.session.flush()
     return len(events)
 
@@ -103,6 +110,7 @@ async def seal(ctx: ServiceContext, limit: int = 5000) -> int:
 class ChainReport:
     events: int
     chains: int
+    unsealed: int = 0
     first_bad_event_id: int | None = None
     problem: str | None = None
 
@@ -136,10 +144,11 @@ async def verify(ctx: ServiceContext) -> ChainReport:
                 broken.add(event.chain)
         seen[event.chain] = (event.seq, event.hash)
     findings.extend(_check_heads(heads, seen, broken))
+    unsealed = await repo.count_unsealed()
     if not findings:
-        return ChainReport(events=events, chains=len(seen))
+        return ChainReport(events=events, chains=len(seen), unsealed=unsealed)
     first = min(findings, key=lambda f: (f.event_id is None, f.event_id or 0))
-    return ChainReport(events, len(seen), first.event_id, first.problem)
+    return ChainReport(events, len(seen), unsealed, first.event_id, first.problem)
 
 
 def _check_event(event: AuditEvent, count: int, prev: str) -> str | None:
@@ -179,6 +188,7 @@ async def _check_seals(repo: AuditRepository, head: Any) -> list[_Finding]:
         if seal_row.hash != seal_hash(prev, seal_row.event_id, event_hash):
             return [_Finding(seal_row.event_id, f"event {seal_row.event_id}: rewritten after it was sealed")]
         count, prev = seal_row.seq, seal_row.hash
-    if head is not None and (head.count, head.head_hash) != (count, prev):
-        return [_Finding(None, f"seals: the head records {head.count} seals but {count} remain")]
+    recorded = (head.count, head.head_hash) if head is not None else (0, GENESIS)
+    if recorded != (count, prev):
+        return [_Finding(None, f"seals: the head records {recorded[0]} seals but {count} remain")]
     return []

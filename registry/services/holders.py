@@ -12,34 +12,30 @@ from registry.vocabulary import LANGUAGES
 
 
 def normalise_email(address: str, field: str = "email") -> str:
-    """The address as stored and compared: validated, domain lower-cased, local part as given."""
+    """The address as stored and compared: validated and lower-cased. Mail systems treat the local part
+    case-insensitively in practice, and one person must not become two holders by a capital letter."""
     try:
         result = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidInput.for_field(field, f"This is not a valid e-mail address: {exc}") from exc
-    local, _, domain = result.normalized.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return result.normalized.lower()
 
 
 async def get_or_create_verified(ctx: ServiceContext, email: str, language: str = "nl") -> Holder:
     """The holder for a mailbox that was just proven (a clicked link), created on first sight."""
     address = normalise_email(email)
     repo = HolderRepository(ctx.session)
-    holder = await repo.by_email(address)
     now = ctx.clock.now()
+    holder = await repo.by_email(address)
     if holder is None:
-        holder = await repo.add(
-            Holder(
-                email=address,
-                email_verified_at=now,
-                language=language if language in LANGUAGES else "nl",
-                created_at=now,
+        language = language if language in LANGUAGES else "nl"
+        # Two first sign-ins of one address at once: the second gets the first's row, never a 500.
+        holder, created = await repo.add_if_new(address, language, now)
+        if created:
+            await audit.record(
+                ctx, f"holder:{holder.id}", "holder.created", f"holder:{holder.id}", holder_id=holder.id
             )
-        )
-        await audit.record(
-            ctx, f"holder:{holder.id}", "holder.created", f"holder:{holder.id}", holder_id=holder.id
-        )
-    elif holder.email_verified_at is None:
+    if holder.email_verified_at is None:
         holder.email_verified_at = now
     return holder
 

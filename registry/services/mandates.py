@@ -178,25 +178,29 @@ async def change(
     reference: str,
     *,
     scope: Sequence[str] | None = None,
+    valid_from: datetime | None = None,
     valid_until: datetime | None = None,
 ) -> Mandate:
-    """Narrow or widen the scope, or move the end date, of a mandate that has not ended."""
+    """Narrow or widen the scope or move the end of a mandate that has not ended; move its start only
+    while it has not started."""
     mandate, organisation = await _own(ctx, holder, reference)
     now = ctx.clock.now()
-    if effective_status(mandate, now) not in (
-        EffectiveStatus.active,
-        EffectiveStatus.scheduled,
-        EffectiveStatus.pending,
-    ):
+    status = effective_status(mandate, now)
+    if status not in (EffectiveStatus.active, EffectiveStatus.scheduled, EffectiveStatus.pending):
         raise MandateNotChangeable("This mandate has ended; grant a new one instead.")
-    before = {"scope": list(mandate.scope), "valid_until": mandate.valid_until.isoformat()}
+    before = _dates_and_scope(mandate)
+    start = validity.to_utc(valid_from, "valid_from")
+    if start is not None and start != mandate.valid_from:
+        if status != EffectiveStatus.scheduled:
+            raise MandateNotChangeable("This mandate has already started; its start can no longer move.")
+        validity.check_start(start, now)
+        mandate.valid_from = start
+    end = validity.to_utc(valid_until, "valid_until") or mandate.valid_until
+    validity.check_end(mandate.valid_from, end, now)
+    mandate.valid_until = end
     if scope is not None:
         mandate.scope = normalise_scope(scope)
-    if valid_until is not None:
-        validity.require_aware(valid_until, "valid_until")
-        validity.check_end(mandate.valid_from, valid_until, now)
-        mandate.valid_until = valid_until
-    after = {"scope": list(mandate.scope), "valid_until": mandate.valid_until.isoformat()}
+    after = _dates_and_scope(mandate)
     if after == before:
         return mandate
     mandate.updated_at = now
@@ -204,6 +208,14 @@ async def change(
     await _audit(ctx, mandate, "mandate.changed", f"holder:{holder.id}", {"before": before, "after": after})
     await notifications.mandate_changed(ctx, mandate, holder, organisation)
     return mandate
+
+
+def _dates_and_scope(mandate: Mandate) -> dict[str, object]:
+    return {
+        "scope": list(mandate.scope),
+        "valid_from": mandate.valid_from.isoformat(),
+        "valid_until": mandate.valid_until.isoformat(),
+    }
 
 
 async def revoke(ctx: ServiceContext, holder: Holder, reference: str, *, reason: str = "holder") -> Mandate:

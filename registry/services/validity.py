@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from registry.errors import FieldError, InvalidValidity
 
@@ -21,28 +21,35 @@ def add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def require_aware(value: datetime | None, field: str) -> None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidValidity(
-            f"{field} needs a time zone.",
-            [FieldError(field, "Give the time with a time zone, such as 2027-01-31T00:00:00+01:00.")],
-        )
+def to_utc(value: datetime | None, field: str) -> datetime | None:
+    """The same instant in UTC; a time without a zone is refused, since it would be read differently
+    by every server and CRM."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        message = "Give the time with a time zone, such as 2027-01-31T00:00:00+01:00."
+        raise InvalidValidity(f"{field} needs a time zone.", [FieldError(field, message)])
+    return value.astimezone(UTC)
 
 
 def resolve(
     now: datetime, valid_from: datetime | None, valid_until: datetime | None
 ) -> tuple[datetime, datetime]:
-    """Fill in the defaults and refuse what the rules do not allow."""
-    require_aware(valid_from, "valid_from")
-    require_aware(valid_until, "valid_until")
-    start = now if valid_from is None or now - START_TOLERANCE <= valid_from <= now else valid_from
+    """Fill in the defaults for a new mandate and refuse what the rules do not allow."""
+    start = to_utc(valid_from, "valid_from")
+    end = to_utc(valid_until, "valid_until")
+    start = now if start is None or now - START_TOLERANCE <= start <= now else start
+    check_start(start, now)
+    end = end or add_years(start, DEFAULT_YEARS)
+    check_end(start, end, now)
+    return start, end
+
+
+def check_start(start: datetime, now: datetime) -> None:
     if start < now - START_TOLERANCE:
         _refuse("valid_from", "A mandate cannot start in the past.")
     if start > now + LATEST_START:
         _refuse("valid_from", "A mandate must start within a year from now.")
-    end = valid_until or add_years(start, DEFAULT_YEARS)
-    check_end(start, end, now)
-    return start, end
 
 
 def check_end(start: datetime, end: datetime, now: datetime) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func
@@ -103,7 +103,7 @@ class TestGrant:
             (await ctx.session.execute(select(OutboxMessage).order_by(col(OutboxMessage.id)))).scalars().all()
         )
         assert [(m.recipient, m.template) for m in outbox] == [
-            ("Anna.de.Vries@example.nl", "mandate_granted"),
+            ("anna.de.vries@example.nl", "mandate_granted"),
             ("jan@example.nl", "mandate_granted_proxy"),
         ]
 
@@ -172,6 +172,25 @@ class TestChangeAndRevoke:
         assert (changed.scope, changed.valid_until) == (["billing"], new_end)
         assert await events(ctx, mandate) == ["mandate.granted", "mandate.changed"]
 
+    async def test_the_same_instant_in_another_zone_is_no_change(
+        self, ctx: ServiceContext, organisation: Organisation, holder: Holder
+    ) -> None:
+        mandate = await mandates.grant(ctx, holder, draft(valid_until=NOW + timedelta(days=30)))
+        amsterdam = (NOW + timedelta(days=30)).astimezone(timezone(timedelta(hours=1)))
+        await mandates.change(ctx, holder, mandate.reference, valid_until=amsterdam)
+        assert await events(ctx, mandate) == ["mandate.granted"]
+        assert mandate.valid_until.utcoffset() == timedelta(0)
+
+    async def test_the_start_moves_only_before_it_starts(
+        self, ctx: ServiceContext, organisation: Organisation, holder: Holder, clock: FrozenClock
+    ) -> None:
+        mandate = await mandates.grant(ctx, holder, draft(valid_from=NOW + timedelta(days=7)))
+        await mandates.change(ctx, holder, mandate.reference, valid_from=NOW + timedelta(days=3))
+        assert mandate.valid_from == NOW + timedelta(days=3)
+        clock.advance(timedelta(days=4))
+        with pytest.raises(MandateNotChangeable, match="already started"):
+            await mandates.change(ctx, holder, mandate.reference, valid_from=NOW + timedelta(days=10))
+
     async def test_unchanged_values_write_nothing(
         self, ctx: ServiceContext, organisation: Organisation, holder: Holder
     ) -> None:
@@ -205,6 +224,15 @@ class TestChangeAndRevoke:
         with pytest.raises(MandateNotFound):
             await mandates.revoke(ctx, stranger, mandate.reference)
         assert mandates.effective_status(mandate, NOW) == EffectiveStatus.active
+
+
+class TestHolders:
+    async def test_one_person_is_one_holder_whatever_the_capitals(
+        self, ctx: ServiceContext, holder: Holder
+    ) -> None:
+        again = await holders.get_or_create_verified(ctx, "ANNA.DE.VRIES@example.nl")
+        assert again.id == holder.id
+        assert holder.email == "anna.de.vries@example.nl"
 
 
 class TestListForHolder:

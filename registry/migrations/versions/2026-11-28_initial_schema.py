@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:58:31.265379
+Create Date: 2026-11-28 13:05:42.905960
 """
 from collections.abc import Sequence
 
@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table('audit_event',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('chain', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
@@ -37,6 +37,7 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_holder_id'), ['holder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_mandate_id'), ['mandate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_organisation_id'), ['organisation_id'], unique=False)
 
     op.create_table('audit_head',
@@ -47,8 +48,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('chain', name=op.f('pk_audit_head'))
     )
     op.create_table('audit_seal',
-    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_seal')),
@@ -74,7 +75,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('slug', name=op.f('uq_organisation_slug'))
     )
     op.create_table('outbox_message',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
@@ -143,6 +144,7 @@ def downgrade() -> None:
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_audit_event_mandate_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_holder_id'))
 
