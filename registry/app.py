@@ -67,6 +67,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
         openapi_tags=[
             {"name": "operations", "description": "Health and readiness for load balancers."},
+            {"name": "verifications", "description": "Check a caller's code during a call; fetch receipts."},
             {"name": "vocabulary", "description": "Reference checks and the actions a mandate can allow."},
         ],
     )

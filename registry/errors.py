@@ -3,16 +3,23 @@
     RegistryError                  code
     ├── InvalidInput               invalid_input         (field-level problems in `errors`)
     │   ├── InvalidReference       invalid_reference
+    │   ├── InvalidCode            invalid_code
     │   ├── InvalidScope           invalid_scope
     │   └── InvalidValidity        invalid_validity
+    ├── NotAuthenticated           unauthorized
+    ├── NotPermitted               forbidden
+    ├── RateLimited                rate_limited          (`retry_after` seconds)
     ├── NotFound                   not_found
     │   ├── OrganisationNotFound   organisation_not_found
     │   ├── HolderNotFound         holder_not_found
-    │   └── MandateNotFound        mandate_not_found
+    │   ├── MandateNotFound        mandate_not_found
+    │   ├── ApiKeyNotFound         api_key_not_found
+    │   └── VerificationNotFound   verification_not_found
     ├── Conflict                   conflict
     │   ├── OrganisationExists     organisation_exists
     │   ├── OrganisationInactive   organisation_inactive
-    │   └── MandateNotChangeable   mandate_not_changeable
+    │   ├── MandateNotChangeable   mandate_not_changeable
+    │   └── MandateNotActive       mandate_not_active
     ├── AuditChainBroken           audit_chain_broken
     └── ConfigurationError         configuration_error
 
@@ -59,6 +66,11 @@ class InvalidReference(InvalidInput):
     title = "This is not a valid mandate reference"
 
 
+class InvalidCode(InvalidInput):
+    code = "invalid_code"
+    title = "This is not a valid code"
+
+
 class InvalidScope(InvalidInput):
     code = "invalid_scope"
     title = "The scope is not valid"
@@ -67,6 +79,25 @@ class InvalidScope(InvalidInput):
 class InvalidValidity(InvalidInput):
     code = "invalid_validity"
     title = "The validity period is not valid"
+
+
+class NotAuthenticated(RegistryError):
+    code = "unauthorized"
+    title = "A valid API key is needed"
+
+
+class NotPermitted(RegistryError):
+    code = "forbidden"
+    title = "This API key may not do this"
+
+
+class RateLimited(RegistryError):
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class NotFound(RegistryError):
@@ -89,6 +120,16 @@ class MandateNotFound(NotFound):
     title = "No such mandate"
 
 
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    title = "No such API key"
+
+
+class VerificationNotFound(NotFound):
+    code = "verification_not_found"
+    title = "No such verification"
+
+
 class Conflict(RegistryError):
     code = "conflict"
     title = "The request conflicts with the current state"
@@ -107,6 +148,11 @@ class OrganisationInactive(Conflict):
 class MandateNotChangeable(Conflict):
     code = "mandate_not_changeable"
     title = "This mandate can no longer be changed"
+
+
+class MandateNotActive(Conflict):
+    code = "mandate_not_active"
+    title = "This mandate is not active"
 
 
 class AuditChainBroken(RegistryError):

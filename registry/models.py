@@ -54,6 +54,7 @@ class Organisation(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     active: bool = True
     default_language: str = Field(default="nl", max_length=2)
+    contact_email: str | None = Field(default=None, max_length=320)  # security alerts until admins exist
     created_at: datetime = _utc()
 
 
@@ -157,3 +158,93 @@ class AuditSeal(SQLModel, table=True):
     event_id: int = Field(unique=True, sa_type=BigId)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class ApiKey(SQLModel, table=True):
+    """An organisation's key for the JSON API. Only a keyed hash of the secret is kept."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, description="The first characters, to recognise a key in lists")
+    key_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(sa_type=JSON)
+    created_at: datetime = _utc()
+    last_used_at: datetime | None = _utc(default=None, nullable=True)
+    revoked_at: datetime | None = _utc(default=None, nullable=True)
+    # Failed checks in the current clock hour: the per-key budget of SECURITY.md.
+    failure_window: datetime | None = _utc(default=None, nullable=True)
+    failure_count: int = 0
+
+
+class MandateGuard(SQLModel, table=True):
+    """Attempt counters of one mandate, claimed by one atomic UPDATE before any code is evaluated."""
+
+    __tablename__ = "mandate_guard"
+
+    mandate_id: int = Field(
+        primary_key=True, foreign_key="mandate.id", sa_column_kwargs={"autoincrement": False}
+    )
+    streak: int = 0  # attempts since the last success, those in flight included
+    locked_until: datetime | None = _utc(default=None, nullable=True)
+    hard_locked_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class MandateFailure(SQLModel, table=True):
+    """One evaluated, failed check; counted over a rolling 24 hours for the hard lock."""
+
+    __tablename__ = "mandate_failure"
+    __table_args__ = (Index(None, "mandate_id", "failed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    mandate_id: int = Field(foreign_key="mandate.id")
+    failed_at: datetime = _utc()
+
+
+class CallCode(SQLModel, table=True):
+    """An 8-digit single-use code the holder gives the proxy. Only its HMAC is kept."""
+
+    __tablename__ = "call_code"
+    __table_args__ = (Index(None, "mandate_id", "retired_at", "used_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mandate_id: int = Field(foreign_key="mandate.id")
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(default=None, nullable=True)
+    retired_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class Authenticator(SQLModel, table=True):
+    """The proxy's TOTP authenticator for one mandate; the secret is encrypted at rest."""
+
+    __tablename__ = "authenticator"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mandate_id: int = Field(foreign_key="mandate.id", unique=True)
+    secret_encrypted: str = Field(max_length=200)
+    status: str = Field(max_length=16)  # pending until the first correct code, then active
+    last_step: int = Field(default=-1, sa_type=BigInteger)
+    created_at: datetime = _utc()
+    activated_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class Verification(SQLModel, table=True):
+    """The receipt of one check: exactly what the organisation was told, kept as evidence."""
+
+    __tablename__ = "verification"
+    __table_args__ = (Index(None, "organisation_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    public_id: str = Field(max_length=40, unique=True)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id", index=True)
+    agent_pseudonym: str | None = Field(default=None, max_length=32)
+    action: str | None = Field(default=None, max_length=32)
+    result: str = Field(max_length=16)
+    answer: str = Field(sa_type=Text)  # the JSON body as answered, byte for byte
+    created_at: datetime = _utc()

@@ -6,13 +6,27 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, case, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from registry.models import AuditEvent, AuditHead, AuditSeal, Holder, Mandate, Organisation, OutboxMessage
+from registry.models import (
+    ApiKey,
+    AuditEvent,
+    AuditHead,
+    AuditSeal,
+    Authenticator,
+    CallCode,
+    Holder,
+    Mandate,
+    MandateFailure,
+    MandateGuard,
+    Organisation,
+    OutboxMessage,
+    Verification,
+)
 
 T = TypeVar("T")
 
@@ -235,3 +249,193 @@ class OutboxRepository(Repository):
         )
         count, oldest = result.one()
         return int(count), oldest
+
+
+class ApiKeyRepository(Repository):
+    async def by_hash(self, key_hash: str) -> tuple[ApiKey, Organisation] | None:
+        result = await self.session.execute(
+            select(ApiKey, Organisation)
+            .join(Organisation, col(Organisation.id) == col(ApiKey.organisation_id))
+            .where(ApiKey.key_hash == key_hash)
+        )
+        row = result.first()
+        return (row[0], row[1]) if row else None
+
+    async def of_organisation(self, organisation_id: int) -> Sequence[ApiKey]:
+        result = await self.session.execute(
+            select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(col(ApiKey.id))
+        )
+        return result.scalars().all()
+
+    async def by_id(self, key_id: int) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)
+
+    async def touch(self, key_id: int, now: datetime, older_than: datetime) -> None:
+        """Record use, at most once a minute per key, so that checks do not all write the key row."""
+        await self.session.execute(
+            update(ApiKey)
+            .where(
+                col(ApiKey.id) == key_id,
+                or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < older_than),
+            )
+            .values(last_used_at=now)
+        )
+
+    async def count_failure(self, key_id: int, window: datetime) -> int:
+        """Add one failure to the key's count for `window` (a clock hour); return the new count."""
+        same = col(ApiKey.failure_window) == window
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(col(ApiKey.id) == key_id)
+            .values(
+                failure_count=case((same, col(ApiKey.failure_count) + 1), else_=1),
+                failure_window=window,
+            )
+            .returning(col(ApiKey.failure_count))
+        )
+        return int(result.scalar_one())
+
+
+class GuardRepository(Repository):
+    async def claim(self, mandate_id: int, now: datetime) -> MandateGuard:
+        """Count one attempt before the code is looked at. An expired soft lock starts a new streak."""
+        await self.session.execute(
+            self.insert(MandateGuard).values(mandate_id=mandate_id, streak=0).on_conflict_do_nothing()
+        )
+        expired = and_(col(MandateGuard.locked_until).is_not(None), col(MandateGuard.locked_until) <= now)
+        result = await self.session.execute(
+            update(MandateGuard)
+            .where(col(MandateGuard.mandate_id) == mandate_id)
+            .values(
+                streak=case((expired, 1), else_=col(MandateGuard.streak) + 1),
+                locked_until=case((expired, None), else_=col(MandateGuard.locked_until)),
+            )
+            .returning(MandateGuard)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one()
+
+    async def succeeded(self, mandate_id: int) -> None:
+        await self.session.execute(
+            update(MandateGuard).where(col(MandateGuard.mandate_id) == mandate_id).values(streak=0)
+        )
+
+    async def release(self, mandate_id: int) -> None:
+        """Give back an attempt that was claimed but not used (another mandate of the customer matched)."""
+        await self.session.execute(
+            update(MandateGuard)
+            .where(col(MandateGuard.mandate_id) == mandate_id, col(MandateGuard.streak) > 0)
+            .values(streak=col(MandateGuard.streak) - 1)
+        )
+
+    async def lock(self, mandate_id: int, until: datetime) -> None:
+        await self.session.execute(
+            update(MandateGuard).where(col(MandateGuard.mandate_id) == mandate_id).values(locked_until=until)
+        )
+
+    async def hard_lock(self, mandate_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(MandateGuard).where(col(MandateGuard.mandate_id) == mandate_id).values(hard_locked_at=now)
+        )
+
+    async def unlock(self, mandate_id: int) -> None:
+        await self.session.execute(
+            update(MandateGuard)
+            .where(col(MandateGuard.mandate_id) == mandate_id)
+            .values(streak=0, locked_until=None, hard_locked_at=None)
+        )
+
+    async def record_failure(self, mandate_id: int, now: datetime, since: datetime) -> int:
+        """Keep one evaluated failure; return how many there were since `since`."""
+        self.stage(MandateFailure(mandate_id=mandate_id, failed_at=now))
+        await self.session.flush()
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(MandateFailure)
+            .where(col(MandateFailure.mandate_id) == mandate_id, col(MandateFailure.failed_at) > since)
+        )
+        return int(result.scalar_one())
+
+    async def get(self, mandate_id: int) -> MandateGuard | None:
+        return await self.session.get(MandateGuard, mandate_id)
+
+
+class CodeRepository(Repository):
+    async def retire_all(self, mandate_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(CallCode)
+            .where(
+                col(CallCode.mandate_id) == mandate_id,
+                col(CallCode.retired_at).is_(None),
+                col(CallCode.used_at).is_(None),
+            )
+            .values(retired_at=now)
+        )
+
+    async def live(self, mandate_id: int, now: datetime) -> CallCode | None:
+        """The one call code of a mandate that can still be used, if any."""
+        result = await self.session.execute(
+            select(CallCode).where(
+                col(CallCode.mandate_id) == mandate_id,
+                col(CallCode.retired_at).is_(None),
+                col(CallCode.used_at).is_(None),
+                col(CallCode.expires_at) > now,
+            )
+        )
+        return result.scalars().first()
+
+    async def use(self, code_id: int, now: datetime) -> bool:
+        """Spend a call code; of two requests with the same code, the row count lets only one win."""
+        result = await self.session.execute(
+            update(CallCode)
+            .where(
+                col(CallCode.id) == code_id,
+                col(CallCode.used_at).is_(None),
+                col(CallCode.retired_at).is_(None),
+            )
+            .values(used_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class AuthenticatorRepository(Repository):
+    async def of_mandate(self, mandate_id: int) -> Authenticator | None:
+        result = await self.session.execute(
+            select(Authenticator).where(Authenticator.mandate_id == mandate_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def accept_step(self, authenticator_id: int, step: int) -> bool:
+        """Accept a time step only if it is later than every accepted one: each step works once."""
+        result = await self.session.execute(
+            update(Authenticator)
+            .where(col(Authenticator.id) == authenticator_id, col(Authenticator.last_step) < step)
+            .values(last_step=step)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def remove(self, authenticator: Authenticator) -> None:
+        await self.session.delete(authenticator)
+        await self.session.flush()
+
+
+class VerificationRepository(Repository):
+    async def by_public_id(self, public_id: str, organisation_id: int) -> Verification | None:
+        result = await self.session.execute(
+            select(Verification).where(
+                Verification.public_id == public_id, Verification.organisation_id == organisation_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def active_for_customer(self, organisation_id: int, customer_reference: str) -> Sequence[Mandate]:
+        result = await self.session.execute(
+            select(Mandate)
+            .where(
+                Mandate.organisation_id == organisation_id,
+                Mandate.customer_reference == customer_reference,
+                Mandate.status == "active",
+            )
+            .order_by(col(Mandate.id))
+        )
+        return result.scalars().all()

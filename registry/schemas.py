@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from registry.vocabulary import Action, Binding, Relation
 
 
 class FieldProblem(BaseModel):
@@ -67,3 +71,98 @@ class ActionInfo(BaseModel):
 
 class ActionList(BaseModel):
     items: list[ActionInfo]
+
+
+class VerificationRequest(BaseModel):
+    """Give the mandate reference the caller quotes, or your own customer reference; not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "mandate_reference": "M-7K3Q-9XPD-Q",
+                    "code": "4829 1337",
+                    "action": "billing",
+                    "agent_id": "agent-0042",
+                },
+                {"customer_reference": "KL-100234", "code": "482913", "customer_email": "anna@example.nl"},
+            ]
+        },
+    )
+
+    mandate_reference: StrictStr | None = Field(
+        None,
+        max_length=40,
+        description="As the caller says it: case, spaces and dashes do not matter.",
+        examples=["M-7K3Q-9XPD-Q"],
+    )
+    customer_reference: StrictStr | None = Field(
+        None,
+        max_length=100,
+        description="Your own reference for the customer; checks their mandates with you.",
+        examples=["KL-100234"],
+    )
+    code: StrictStr = Field(
+        max_length=20,
+        description="8 digits (a call code) or 6 (the proxy's authenticator app); spaces "
+        "and dashes are ignored. Send it as a string.",
+        examples=["4829 1337"],
+    )
+    action: Action | None = Field(None, description="What the caller wants to do now.")
+    customer_email: StrictStr | None = Field(
+        None,
+        max_length=320,
+        description="The e-mail address you have on file for the customer; used only "
+        "to tell you whether it matches the holder (`binding`: `email_match`).",
+        examples=["anna@example.nl"],
+    )
+    agent_id: StrictStr | None = Field(
+        None,
+        max_length=100,
+        description="Your id for the agent. Holders see only a pseudonym derived from "
+        "it, such as `Agent 4F2A`.",
+        examples=["agent-0042"],
+    )
+
+
+class VerificationAnswer(BaseModel):
+    """`verified` with what the caller may do, or `not_verified` with nothing but the receipt id. A
+    `not_verified` answer never says why: wrong code, unknown reference, revoked, expired and locked look
+    the same, so that a caller cannot learn anything by guessing."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "result": "verified",
+                    "verification_id": "vrf_3kPq9xY2bH7mWc1LtR4sNvZa",
+                    "mandate_reference": "M-7K3Q-9XPD-Q",
+                    "proxy_name": "Jan de Vries",
+                    "relation": "partner",
+                    "scope": ["information", "billing"],
+                    "valid_until": "2027-11-28T10:00:00Z",
+                    "action": "billing",
+                    "action_permitted": True,
+                    "binding": "unconfirmed",
+                },
+                {"result": "not_verified", "verification_id": "vrf_8sDf2kLm0PqRt5VwXy7ZaBcE"},
+            ]
+        }
+    )
+
+    result: Literal["verified", "not_verified"]
+    verification_id: str = Field(description="The receipt: fetch it later with GET /v1/verifications/{id}.")
+    mandate_reference: str | None = Field(None, description="Only when verified.")
+    proxy_name: str | None = Field(None, description="Compare it with the name the caller gives.")
+    relation: Relation | None = None
+    scope: list[Action] | None = Field(None, description="Everything the proxy may do; nothing else.")
+    valid_until: str | None = Field(None, description="RFC 3339, UTC.")
+    action: Action | None = Field(None, description="The action you asked about, if any.")
+    action_permitted: bool | None = Field(None, description="Whether that action is in the scope.")
+    binding: Binding | None = Field(
+        None,
+        description="How the holder is known to be your customer: "
+        "`organisation_confirmed`, `email_match` or `unconfirmed` (check the "
+        "customer relationship as usual).",
+    )

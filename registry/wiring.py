@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from registry.clock import Clock, SystemClock
 from registry.db import SessionFactory, create_engine, create_session_factory
 from registry.email.render import Mailer, Renderer
 from registry.email.senders import EmailSender, build_sender
 from registry.outbox import OutboxWorker
+from registry.services import ServiceContext
 from registry.settings import Keys, Settings
 
 
@@ -43,6 +44,9 @@ class Wiring:
             sender=sender or build_sender(settings),
             mailer=Mailer(Renderer(), settings.email_from, settings.base_url),
         )
+
+    def context(self, session: AsyncSession) -> ServiceContext:
+        return ServiceContext(session=session, clock=self.clock, mailer=self.mailer, keys=self.keys)
 
     def worker(self, name: str | None = None) -> OutboxWorker:
         return OutboxWorker(self.session_factory, self.sender, self.clock, self.settings, name=name)

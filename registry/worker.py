@@ -11,7 +11,7 @@ import contextlib
 import logging
 
 from registry.db import session_scope
-from registry.services import ServiceContext, audit
+from registry.services import audit
 from registry.wiring import Wiring
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class BackgroundWorker:
         """One round of every job; returns how many outbox messages were tried."""
         tried = await self.delivery.run_once()
         async with session_scope(self.wiring.session_factory) as session:
-            await audit.seal(ServiceContext(session, self.wiring.clock, self.wiring.mailer))
+            await audit.seal(self.wiring.context(session))
         return tried
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -159,7 +159,7 @@ def wiring(
 
 @pytest.fixture
 def ctx(session: AsyncSession, wiring: Wiring) -> ServiceContext:
-    return ServiceContext(session=session, clock=wiring.clock, mailer=wiring.mailer)
+    return wiring.context(session)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from registry.clock import FrozenClock
 from registry.db import session_scope
 from registry.models import AuditEvent, OutboxMessage
-from registry.services import ServiceContext, holders, mandates, organisations
+from registry.services import holders, mandates, organisations
 from registry.settings import Settings
 from registry.wiring import Wiring
 from tests.conftest import NOW, Databases, make_settings
@@ -46,7 +46,7 @@ async def wiring(smtp_settings: Settings) -> AsyncIterator[Wiring]:
 
 async def grant(wiring: Wiring, email: str, language: str, proxy_email: str | None = None) -> str:
     async with session_scope(wiring.session_factory) as session:
-        ctx = ServiceContext(session, wiring.clock, wiring.mailer)
+        ctx = wiring.context(session)
         if not await organisations.list_all(ctx):
             await organisations.create(ctx, "energie-bv", "Energie BV")
         holder = await holders.get_or_create_verified(ctx, email, language)
@@ -138,7 +138,7 @@ class TestDelivery:
     async def test_a_rolled_back_change_leaves_no_message(self, wiring: Wiring, smtp: SMTPServer) -> None:
         with pytest.raises(RuntimeError):
             async with session_scope(wiring.session_factory) as session:
-                ctx = ServiceContext(session, wiring.clock, wiring.mailer)
+                ctx = wiring.context(session)
                 await organisations.create(ctx, "energie-bv", "Energie BV")
                 holder = await holders.get_or_create_verified(ctx, "anna@example.nl")
                 draft = mandates.Draft(

@@ -11,7 +11,7 @@ from sqlmodel import select
 from registry.clock import FrozenClock
 from registry.db import session_scope
 from registry.models import AuditEvent, AuditSeal
-from registry.services import ServiceContext, audit
+from registry.services import audit
 from registry.wiring import Wiring
 from registry.worker import BackgroundWorker
 from tests.conftest import NOW, Databases, make_settings
@@ -31,7 +31,7 @@ async def test_two_workers_seal_every_event_once(databases: Databases) -> None:
     try:
         for batch in range(4):
             async with session_scope(one.session_factory) as session:
-                ctx = ServiceContext(session, one.clock, one.mailer)
+                ctx = one.context(session)
                 for n in range(25):
                     await audit.record(ctx, f"mandate:M-{batch}-{n % 5}", "test.event", "test", {"n": n})
             await asyncio.gather(
@@ -39,7 +39,7 @@ async def test_two_workers_seal_every_event_once(databases: Databases) -> None:
             )
         assert await count(one, AuditEvent) == await count(one, AuditSeal) == 100
         async with session_scope(one.session_factory) as session:
-            report = await audit.verify(ServiceContext(session, one.clock, one.mailer))
+            report = await audit.verify(one.context(session))
         assert report.ok, report.problem
     finally:
         await one.engine.dispose()

@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from registry.api import health, vocabulary
+from registry.api import health, verifications, vocabulary
 
 router = APIRouter()
 router.include_router(health.router)
 router.include_router(vocabulary.router, prefix="/v1")
+router.include_router(verifications.router, prefix="/v1")
 
 __all__ = ["router"]

@@ -32,7 +32,7 @@ Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def get_context(session: Session, wiring: Annotated[Wiring, Depends(get_wiring)]) -> ServiceContext:
-    return ServiceContext(session=session, clock=wiring.clock, mailer=wiring.mailer)
+    return wiring.context(session)
 
 
 Context = Annotated[ServiceContext, Depends(get_context, scope="function")]

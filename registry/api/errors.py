@@ -20,6 +20,9 @@ PROBLEM_JSON = "application/problem+json"
 
 # Most specific class first; the first match decides the status.
 STATUS: list[tuple[type[errors.RegistryError], int]] = [
+    (errors.NotAuthenticated, 401),
+    (errors.NotPermitted, 403),
+    (errors.RateLimited, 429),
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
@@ -69,7 +72,12 @@ async def registry_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.RegistryError)
     status = status_of(exc)
     fields = [FieldProblem(field=e.field, message=e.message) for e in getattr(exc, "errors", [])]
-    return problem(request, status, exc.code, exc.title, exc.detail, fields)
+    headers = None
+    if isinstance(exc, errors.NotAuthenticated):
+        headers = {"WWW-Authenticate": 'Bearer realm="mandate-registry"'}
+    elif isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return problem(request, status, exc.code, exc.title, exc.detail, fields, headers)
 
 
 def _field(location: tuple[Any, ...]) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.clock import Clock
+from registry.settings import Keys
 
 if TYPE_CHECKING:
     from registry.email.render import Mailer
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class ServiceContext:
-    """What every service function needs: the unit of work, the clock and the outbox writer."""
+    """What every service function needs: the unit of work, the clock, the outbox writer and the keys."""
 
     session: AsyncSession
     clock: Clock
     mailer: Mailer
+    keys: Keys

@@ -1,4 +1,8 @@
-"""Demo data for a newcomer: two organisations, a holder and an active mandate. Safe to run again."""
+"""Demo data for a newcomer: organisations, a holder, an active mandate, an API key and a call code.
+
+Running it again keeps the organisations, holder and mandate; it makes a new API key (revoking the
+previous demo key, whose secret cannot be shown again) and a new call code (retiring the previous one).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.models import Mandate, Organisation
-from registry.repositories import MandateRepository, OrganisationRepository
-from registry.services import ServiceContext, holders, mandates, organisations
+from registry.repositories import ApiKeyRepository, MandateRepository, OrganisationRepository
+from registry.services import ServiceContext, api_keys, codes, holders, mandates, organisations
 from registry.vocabulary import Action, EffectiveStatus
 
 ORGANISATIONS = (("energie-bv", "Energie BV"), ("telecom-nl", "Telecom NL"))
@@ -15,6 +19,7 @@ HOLDER_EMAIL = "anna.de.vries@example.nl"
 PROXY = mandates.Proxy(name="Jan de Vries", relation="partner", email="jan.de.vries@example.nl")
 SCOPE = (Action.information, Action.appointments, Action.billing)
 CUSTOMER_REFERENCE = "KL-100234"
+KEY_NAME = "demo"
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,19 @@ class DemoData:
     organisations: list[Organisation]
     holder_email: str
     mandate: Mandate
+    api_key: str
+    call_code: codes.IssuedCode
 
     def as_dict(self) -> dict[str, Any]:
         m = self.mandate
         return {
+            "organisation": self.organisations[0].slug,
             "organisations": [{"slug": o.slug, "display_name": o.display_name} for o in self.organisations],
+            "api_key": self.api_key,
             "holder_email": self.holder_email,
+            "mandate_reference": m.reference,
+            "call_code": self.call_code.code,
+            "call_code_expires_at": self.call_code.expires_at.isoformat(),
             "mandate": {
                 "reference": m.reference,
                 "organisation": self.organisations[0].slug,
@@ -42,18 +54,24 @@ class DemoData:
     def explain(self, base_url: str) -> str:
         m = self.mandate
         orgs = ", ".join(f"{o.slug} ({o.display_name})" for o in self.organisations)
+        body = (
+            f'{{"mandate_reference": "{m.reference}", "code": "{self.call_code.code}", "action": "billing"}}'
+        )
         return (
             "Demo data is ready.\n\n"
             f"  organisations  {orgs}\n"
             f"  holder         {self.holder_email}\n"
             f"  mandate        {m.reference}: {m.proxy_name} ({m.proxy_relation}) may "
             f"{', '.join(m.scope)} at {self.organisations[0].display_name}\n"
-            f"                 customer reference {m.customer_reference}, valid until "
-            f"{m.valid_until:%Y-%m-%d}\n\n"
+            f"                 customer reference {m.customer_reference}, "
+            f"valid until {m.valid_until:%Y-%m-%d}\n"
+            f"  API key        {self.api_key}  (energie-bv, scope verify; shown once)\n"
+            f"  call code      {self.call_code.grouped}  "
+            f"(single use, until {self.call_code.expires_at:%Y-%m-%d %H:%M} UTC)\n\n"
             "Try it:\n"
             "  mandate-registry serve\n"
-            f"  curl {base_url}/readyz\n"
-            f"  curl {base_url}/v1/references/{m.reference.lower().replace('-', ' ')}\n"
+            f"  curl -s {base_url}/v1/verifications -H 'Authorization: Bearer {self.api_key}' \\\n"
+            f"       -H 'Content-Type: application/json' -d '{body}'\n"
             f"  open {base_url}/docs\n"
         )
 
@@ -64,19 +82,30 @@ async def create(ctx: ServiceContext) -> DemoData:
         existing = await OrganisationRepository(ctx.session).by_slug(slug)
         orgs.append(existing or await organisations.create(ctx, slug, name, actor="operator:demo"))
     holder = await holders.get_or_create_verified(ctx, HOLDER_EMAIL, "nl")
+    mandate = await _mandate(ctx, holder.id or 0, orgs[0])
+    if mandate is None:
+        draft = mandates.Draft(
+            organisation=orgs[0].slug,
+            proxy=PROXY,
+            scope=[a.value for a in SCOPE],
+            customer_reference=CUSTOMER_REFERENCE,
+        )
+        mandate = await mandates.grant(ctx, holder, draft, actor="operator:demo")
+    for key in await ApiKeyRepository(ctx.session).of_organisation(orgs[0].id or 0):
+        if key.name == KEY_NAME and key.id is not None:
+            await api_keys.revoke(ctx, key.id)
+    _, secret = await api_keys.create(ctx, orgs[0].slug, KEY_NAME, ["verify", "mandates:read"])
+    code = await codes.issue(ctx, mandate, actor="operator:demo")
+    return DemoData(orgs, holder.email, mandate, secret, code)
+
+
+async def _mandate(ctx: ServiceContext, holder_id: int, organisation: Organisation) -> Mandate | None:
     for mandate in await MandateRepository(ctx.session).of_holder_and_organisation(
-        holder.id or 0, orgs[0].id or 0
+        holder_id, organisation.id or 0
     ):
         if (
             mandate.proxy_name == PROXY.name
             and mandates.effective_status(mandate, ctx.clock.now()) == EffectiveStatus.active
         ):
-            return DemoData(orgs, holder.email, mandate)
-    draft = mandates.Draft(
-        organisation=orgs[0].slug,
-        proxy=PROXY,
-        scope=[a.value for a in SCOPE],
-        customer_reference=CUSTOMER_REFERENCE,
-    )
-    mandate = await mandates.grant(ctx, holder, draft, actor="operator:demo")
-    return DemoData(orgs, holder.email, mandate)
+            return mandate
+    return None

@@ -257,6 +257,15 @@ async def get_for_holder(ctx: ServiceContext, holder: Holder, reference: str) ->
     return MandateView(mandate, organisation, effective_status(mandate, ctx.clock.now()))
 
 
+async def by_reference(ctx: ServiceContext, reference: str) -> Mandate:
+    """Any mandate by its reference: for the operator's CLI, never for organisations or holders."""
+    canonical = references.parse_reference(reference)
+    mandate = await MandateRepository(ctx.session).by_reference(canonical)
+    if mandate is None:
+        raise MandateNotFound(f"There is no mandate {canonical}.")
+    return mandate
+
+
 async def _own(ctx: ServiceContext, holder: Holder, reference: str) -> tuple[Mandate, Organisation]:
     """The holder's own mandate; another holder's mandate is as unknown as a missing one."""
     canonical = references.parse_reference(reference)

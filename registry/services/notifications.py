@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.models import Holder, Mandate, Organisation
+from registry.repositories import HolderRepository, OrganisationRepository
 from registry.services import ServiceContext
 from registry.vocabulary import Action, Language, Relation
 
@@ -69,3 +70,40 @@ async def mandate_revoked(
     ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
 ) -> None:
     await _to_holder(ctx, "mandate_revoked", mandate, holder, organisation)
+
+
+async def mandate_locked(ctx: ServiceContext, mandate: Mandate, *, hard: bool) -> None:
+    """Tell the holder (and for a hard lock the proxy too) that someone kept giving wrong codes."""
+    holder = await HolderRepository(ctx.session).by_id(mandate.holder_id)
+    organisation = await OrganisationRepository(ctx.session).by_id(mandate.organisation_id)
+    assert holder is not None
+    assert organisation is not None
+    template = "mandate_hard_locked" if hard else "mandate_locked"
+    await _to_holder(ctx, template, mandate, holder, organisation)
+    if hard and mandate.proxy_email:
+        language = _language(holder.language)
+        await ctx.mailer.queue(
+            ctx.session,
+            ctx.clock,
+            to=mandate.proxy_email,
+            language=language,
+            template="mandate_hard_locked_proxy",
+            context=mandate_context(mandate, organisation, language),
+        )
+
+
+async def key_failures(
+    ctx: ServiceContext, organisation: Organisation, key_prefix: str, failures: int
+) -> None:
+    """Alert the organisation's contact: one of its keys is failing many checks (a script guessing?)."""
+    if not organisation.contact_email:
+        return
+    language = _language(organisation.default_language)
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=organisation.contact_email,
+        language=language,
+        template="key_failures",
+        context={"organisation": organisation.display_name, "key_prefix": key_prefix, "failures": failures},
+    )

@@ -9,6 +9,7 @@ from registry.errors import FieldError, InvalidInput, OrganisationExists, Organi
 from registry.models import Organisation
 from registry.repositories import OrganisationRepository
 from registry.services import ServiceContext, audit
+from registry.services.holders import normalise_email
 from registry.vocabulary import LANGUAGES
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -37,9 +38,16 @@ async def create(
     display_name: str,
     *,
     default_language: str = "nl",
+    contact_email: str | None = None,
     actor: str = "operator",
 ) -> Organisation:
-    if errors := _validate(slug, display_name, default_language):
+    errors = _validate(slug, display_name, default_language)
+    if contact_email:
+        try:
+            contact_email = normalise_email(contact_email, "contact_email")
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
         raise InvalidInput("The organisation cannot be created as given.", errors)
     repo = OrganisationRepository(ctx.session)
     if await repo.by_slug(slug):
@@ -49,6 +57,7 @@ async def create(
             slug=slug,
             display_name=display_name.strip(),
             default_language=default_language,
+            contact_email=contact_email or None,
             created_at=ctx.clock.now(),
         )
     )

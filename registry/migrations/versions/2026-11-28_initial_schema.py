@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:05:42.905960
+Create Date: 2026-11-28 13:13:05.462601
 """
 from collections.abc import Sequence
 
@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('default_language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('contact_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation')),
     sa.UniqueConstraint('slug', name=op.f('uq_organisation_slug'))
@@ -97,6 +98,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_message_status_next_attempt_at'), ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('api_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failure_window', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failure_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_api_key_organisation_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_api_key_key_hash'))
+    )
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_key_organisation_id'), ['organisation_id'], unique=False)
 
     op.create_table('mandate',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -126,14 +146,98 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mandate_holder_id'), ['holder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mandate_organisation_id_customer_reference'), ['organisation_id', 'customer_reference'], unique=False)
 
+    op.create_table('authenticator',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mandate_id', sa.Integer(), nullable=False),
+    sa.Column('secret_encrypted', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('last_step', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('activated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_authenticator_mandate_id_mandate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_authenticator')),
+    sa.UniqueConstraint('mandate_id', name=op.f('uq_authenticator_mandate_id'))
+    )
+    op.create_table('call_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mandate_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_call_code_mandate_id_mandate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_code'))
+    )
+    with op.batch_alter_table('call_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_code_mandate_id_retired_at_used_at'), ['mandate_id', 'retired_at', 'used_at'], unique=False)
+
+    op.create_table('mandate_failure',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('mandate_id', sa.Integer(), nullable=False),
+    sa.Column('failed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_mandate_failure_mandate_id_mandate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mandate_failure'))
+    )
+    with op.batch_alter_table('mandate_failure', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mandate_failure_mandate_id_failed_at'), ['mandate_id', 'failed_at'], unique=False)
+
+    op.create_table('mandate_guard',
+    sa.Column('mandate_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('streak', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('hard_locked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_mandate_guard_mandate_id_mandate')),
+    sa.PrimaryKeyConstraint('mandate_id', name=op.f('pk_mandate_guard'))
+    )
+    op.create_table('verification',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('public_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('api_key_id', sa.Integer(), nullable=True),
+    sa.Column('mandate_id', sa.Integer(), nullable=True),
+    sa.Column('agent_pseudonym', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('result', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_key.id'], name=op.f('fk_verification_api_key_id_api_key')),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_verification_mandate_id_mandate')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_verification_organisation_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verification')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_verification_public_id'))
+    )
+    with op.batch_alter_table('verification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_verification_mandate_id'), ['mandate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_verification_organisation_id_created_at'), ['organisation_id', 'created_at'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('verification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verification_organisation_id_created_at'))
+        batch_op.drop_index(batch_op.f('ix_verification_mandate_id'))
+
+    op.drop_table('verification')
+    op.drop_table('mandate_guard')
+    with op.batch_alter_table('mandate_failure', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mandate_failure_mandate_id_failed_at'))
+
+    op.drop_table('mandate_failure')
+    with op.batch_alter_table('call_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_code_mandate_id_retired_at_used_at'))
+
+    op.drop_table('call_code')
+    op.drop_table('authenticator')
     with op.batch_alter_table('mandate', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mandate_organisation_id_customer_reference'))
         batch_op.drop_index(batch_op.f('ix_mandate_holder_id'))
 
     op.drop_table('mandate')
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_key_organisation_id'))
+
+    op.drop_table('api_key')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_message_status_next_attempt_at'))
 

@@ -1,0 +1,103 @@
+"""Proxy authenticators: a TOTP secret per mandate, encrypted at rest, active after its first good code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry import otp
+from registry.errors import Conflict, InvalidInput, MandateNotActive
+from registry.models import Authenticator, Mandate
+from registry.repositories import AuthenticatorRepository, OrganisationRepository
+from registry.security import decrypt, encrypt
+from registry.services import ServiceContext, audit
+from registry.services.mandates import effective_status
+from registry.vocabulary import EffectiveStatus
+
+PENDING, ACTIVE = "pending", "active"
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    uri: str
+
+    @property
+    def grouped_secret(self) -> str:
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
+
+def _secret(ctx: ServiceContext, authenticator: Authenticator, mandate: Mandate) -> str:
+    return decrypt(ctx.keys, authenticator.secret_encrypted, mandate.reference.encode()).decode()
+
+
+async def enrol(ctx: ServiceContext, mandate: Mandate) -> Enrolment:
+    """Start (or restart) enrolment: a fresh secret that works only after `activate`."""
+    now = ctx.clock.now()
+    if effective_status(mandate, now) not in (EffectiveStatus.active, EffectiveStatus.scheduled):
+        raise MandateNotActive("An authenticator can only be set up for a mandate that has not ended.")
+    assert mandate.id is not None
+    repo = AuthenticatorRepository(ctx.session)
+    existing = await repo.of_mandate(mandate.id)
+    if existing is not None and existing.status == ACTIVE:
+        raise Conflict("This mandate already has an authenticator; remove it before setting up another.")
+    if existing is not None:
+        await repo.remove(existing)
+    secret = otp.new_totp_secret()
+    await repo.add(
+        Authenticator(
+            mandate_id=mandate.id,
+            secret_encrypted=encrypt(ctx.keys, secret.encode(), mandate.reference.encode()),
+            status=PENDING,
+            created_at=now,
+        )
+    )
+    organisation = await OrganisationRepository(ctx.session).by_id(mandate.organisation_id)
+    account = f"{organisation.display_name if organisation else ''} {mandate.reference}".strip()
+    await audit.record(
+        ctx,
+        f"mandate:{mandate.reference}",
+        "authenticator.enrolment_started",
+        "holder",
+        organisation_id=mandate.organisation_id,
+        holder_id=mandate.holder_id,
+        mandate_id=mandate.id,
+    )
+    return Enrolment(secret, otp.provisioning_uri(secret, account))
+
+
+async def activate(ctx: ServiceContext, mandate: Mandate, code: str) -> None:
+    """Activate after the first correct code; that step is then used."""
+    assert mandate.id is not None
+    repo = AuthenticatorRepository(ctx.session)
+    authenticator = await repo.of_mandate(mandate.id)
+    if authenticator is None or authenticator.status != PENDING:
+        raise Conflict("There is no authenticator waiting for its first code: start the set-up again.")
+    step = otp.matching_step(_secret(ctx, authenticator, mandate), otp.normalise_code(code), ctx.clock.now())
+    if step is None or len(code.replace(" ", "")) != otp.TOTP_DIGITS:
+        raise InvalidInput.for_field(
+            "code",
+            "That code is not right. Check the clock of the phone and type the 6 digits the app shows now.",
+        )
+    assert authenticator.id is not None
+    await repo.accept_step(authenticator.id, step)
+    authenticator.status, authenticator.activated_at = ACTIVE, ctx.clock.now()
+    await audit.record(
+        ctx,
+        f"mandate:{mandate.reference}",
+        "authenticator.activated",
+        "proxy",
+        organisation_id=mandate.organisation_id,
+        holder_id=mandate.holder_id,
+        mandate_id=mandate.id,
+    )
+
+
+async def spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
+    """True when `code` is right for T-1..T+1 and its step is later than any step accepted before."""
+    assert mandate.id is not None
+    repo = AuthenticatorRepository(ctx.session)
+    authenticator = await repo.of_mandate(mandate.id)
+    if authenticator is None or authenticator.status != ACTIVE or authenticator.id is None:
+        return False
+    step = otp.matching_step(_secret(ctx, authenticator, mandate), code, ctx.clock.now())
+    return step is not None and await repo.accept_step(authenticator.id, step)

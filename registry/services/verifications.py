@@ -1,0 +1,305 @@
+"""Verification: may this caller act for this customer, and for what?
+
+The order of work is the security of it (SECURITY.md): the key's failure budget is checked first; only
+the calling organisation's mandates are candidates, so another organisation can neither probe nor lock
+them; each candidate's attempt is counted by one atomic UPDATE before any code is looked at; a locked
+mandate is answered without evaluating the code; the code is spent by a conditional UPDATE whose row
+count lets exactly one of many simultaneous requests win. Every failure is the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from registry import otp, references
+from registry.errors import FieldError, InvalidInput, RateLimited, VerificationNotFound
+from registry.models import Mandate, MandateGuard, Verification
+from registry.repositories import (
+    ApiKeyRepository,
+    GuardRepository,
+    HolderRepository,
+    MandateRepository,
+    VerificationRepository,
+)
+from registry.security import keyed_hash
+from registry.services import ServiceContext, audit, authenticators, codes, notifications
+from registry.services.api_keys import Caller
+from registry.services.holders import normalise_email
+from registry.services.mandates import effective_status
+from registry.vocabulary import Action, Binding, EffectiveStatus
+
+SOFT_LOCK_AFTER = 5
+SOFT_LOCK_FOR = timedelta(minutes=15)
+HARD_LOCK_AFTER = 10
+HARD_LOCK_WINDOW = timedelta(hours=24)
+KEY_ALERT_AT = 20
+KEY_BLOCK_AT = 100
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    mandate_reference: str | None = None
+    customer_reference: str | None = None
+    action: str | None = None
+    customer_email: str | None = None
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Clean:
+    code: str
+    reference: str | None
+    customer_reference: str | None
+    action: Action | None
+    customer_email: str | None
+    agent: str | None
+
+
+def agent_pseudonym(ctx: ServiceContext, organisation_id: int, agent_id: str) -> str:
+    """A stable name such as `Agent 4F2A` that holders see instead of the CRM's id for its agent."""
+    return "Agent " + keyed_hash(ctx.keys, "agent", f"{organisation_id}:{agent_id}")[:4].upper()
+
+
+def _clean(ctx: ServiceContext, caller: Caller, check: Check) -> _Clean:
+    errors: list[FieldError] = []
+    code = _field(errors, lambda: otp.normalise_code(check.code))
+    if (check.mandate_reference is None) == (check.customer_reference is None):
+        errors.append(FieldError("mandate_reference", "Give either mandate_reference or customer_reference."))
+    reference = _field(
+        errors,
+        lambda: (
+            references.parse_reference(check.mandate_reference, "mandate_reference")
+            if check.mandate_reference is not None
+            else None
+        ),
+    )
+    customer_reference = (check.customer_reference or "").strip() or None
+    if check.customer_reference is not None and not customer_reference:
+        errors.append(FieldError("customer_reference", "The customer reference is empty."))
+    if check.action is not None and check.action not in Action.__members__:
+        errors.append(FieldError("action", f"Use one of: {', '.join(Action)}."))
+    email = _field(
+        errors,
+        lambda: normalise_email(check.customer_email, "customer_email") if check.customer_email else None,
+    )
+    if check.agent_id is not None and not 1 <= len(check.agent_id) <= 100:
+        errors.append(FieldError("agent_id", "Give the CRM's id for its agent in 1 to 100 characters."))
+    if errors:
+        raise InvalidInput("The check cannot be made as sent.", errors)
+    agent = agent_pseudonym(ctx, _id(caller.organisation), check.agent_id) if check.agent_id else None
+    action = Action(check.action) if check.action else None
+    return _Clean(code or "", reference, customer_reference, action, email, agent)
+
+
+def _field(errors: list[FieldError], parse: Any) -> Any:
+    try:
+        return parse()
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+async def _check_budget(ctx: ServiceContext, caller: Caller) -> None:
+    key = caller.key
+    window = _hour(ctx.clock.now())
+    if key.failure_window == window and key.failure_count >= KEY_BLOCK_AT:
+        retry = int((window + timedelta(hours=1) - ctx.clock.now()).total_seconds()) + 1
+        raise RateLimited(
+            f"This key had {KEY_BLOCK_AT} failed checks this hour; it may check again later.",
+            retry_after=retry,
+        )
+
+
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+async def _candidates(ctx: ServiceContext, caller: Caller, clean: _Clean) -> list[Mandate]:
+    organisation_id = _id(caller.organisation)
+    if clean.reference is not None:
+        mandate = await MandateRepository(ctx.session).by_reference(clean.reference)
+        return [mandate] if mandate is not None and mandate.organisation_id == organisation_id else []
+    assert clean.customer_reference is not None
+    return list(
+        await VerificationRepository(ctx.session).active_for_customer(
+            organisation_id, clean.customer_reference
+        )
+    )
+
+
+def _may_evaluate(guard: MandateGuard, mandate: Mandate, now: datetime) -> bool:
+    return (
+        guard.hard_locked_at is None
+        and (guard.locked_until is None or guard.locked_until <= now)
+        and guard.streak <= SOFT_LOCK_AFTER
+        and effective_status(mandate, now) == EffectiveStatus.active
+    )
+
+
+async def _spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
+    if len(code) == otp.CALL_CODE_DIGITS:
+        return await codes.spend(ctx, mandate, code)
+    return await authenticators.spend(ctx, mandate, code)
+
+
+async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
+    """Check a code; return the JSON answer, which is kept byte for byte as the receipt."""
+    caller.require("verify")
+    clean = _clean(ctx, caller, check)
+    await _check_budget(ctx, caller)
+    now = ctx.clock.now()
+    guards = GuardRepository(ctx.session)
+    tried: list[tuple[Mandate, MandateGuard]] = []
+    matched: Mandate | None = None
+    for mandate in await _candidates(ctx, caller, clean):
+        guard = await guards.claim(_id(mandate), now)
+        if _may_evaluate(guard, mandate, now):
+            tried.append((mandate, guard))
+            if await _spend(ctx, mandate, clean.code):
+                matched = mandate
+                break
+    public_id = "vrf_" + secrets.token_urlsafe(18)
+    if matched is not None:
+        await guards.succeeded(_id(matched))
+        answer = await _verified(ctx, public_id, matched, clean)
+    else:
+        answer = {"result": "not_verified", "verification_id": public_id}
+        await _failed(ctx, caller, tried, now)
+    return await _keep(ctx, caller, public_id, matched, clean, answer, [m for m, _ in tried])
+
+
+async def _verified(ctx: ServiceContext, public_id: str, mandate: Mandate, clean: _Clean) -> dict[str, Any]:
+    binding = Binding(mandate.binding)
+    if binding != Binding.organisation_confirmed and clean.customer_email:
+        holder = await HolderRepository(ctx.session).by_id(mandate.holder_id)
+        if holder is not None and holder.email == clean.customer_email:
+            binding = Binding.email_match
+    return {
+        "result": "verified",
+        "verification_id": public_id,
+        "mandate_reference": mandate.reference,
+        "proxy_name": mandate.proxy_name,
+        "relation": mandate.proxy_relation,
+        "scope": list(mandate.scope),
+        "valid_until": mandate.valid_until.isoformat().replace("+00:00", "Z"),
+        "action": clean.action.value if clean.action else None,
+        "action_permitted": (clean.action.value in mandate.scope) if clean.action else None,
+        "binding": binding.value,
+    }
+
+
+async def _failed(
+    ctx: ServiceContext, caller: Caller, tried: list[tuple[Mandate, MandateGuard]], now: datetime
+) -> None:
+    guards = GuardRepository(ctx.session)
+    for mandate, guard in tried:
+        mandate_id = _id(mandate)
+        in_day = await guards.record_failure(mandate_id, now, now - HARD_LOCK_WINDOW)
+        if in_day >= HARD_LOCK_AFTER and guard.hard_locked_at is None:
+            await guards.hard_lock(mandate_id, now)
+            await _lock_event(ctx, mandate, "verification.hard_locked", {"failures_24h": in_day})
+            await notifications.mandate_locked(ctx, mandate, hard=True)
+        elif guard.streak == SOFT_LOCK_AFTER:
+            await guards.lock(mandate_id, now + SOFT_LOCK_FOR)
+            await _lock_event(
+                ctx, mandate, "verification.locked", {"until": (now + SOFT_LOCK_FOR).isoformat()}
+            )
+            await notifications.mandate_locked(ctx, mandate, hard=False)
+    failures = await ApiKeyRepository(ctx.session).count_failure(_id(caller.key), _hour(now))
+    if failures == KEY_ALERT_AT:
+        await audit.record(
+            ctx,
+            f"organisation:{caller.organisation.slug}",
+            "api_key.failure_alert",
+            "registry",
+            {"key_id": caller.key.id, "failures_this_hour": failures},
+            organisation_id=caller.organisation.id,
+        )
+        await notifications.key_failures(ctx, caller.organisation, caller.key.prefix, failures)
+
+
+async def _lock_event(ctx: ServiceContext, mandate: Mandate, kind: str, data: dict[str, Any]) -> None:
+    await audit.record(
+        ctx,
+        f"mandate:{mandate.reference}",
+        kind,
+        "registry",
+        data,
+        organisation_id=mandate.organisation_id,
+        holder_id=mandate.holder_id,
+        mandate_id=mandate.id,
+    )
+
+
+async def _keep(
+    ctx: ServiceContext,
+    caller: Caller,
+    public_id: str,
+    matched: Mandate | None,
+    clean: _Clean,
+    answer: dict[str, Any],
+    tried: list[Mandate],
+) -> str:
+    """Store the receipt and one audit event per mandate that was looked at (never the code)."""
+    body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+    await VerificationRepository(ctx.session).add(
+        Verification(
+            public_id=public_id,
+            organisation_id=_id(caller.organisation),
+            api_key_id=caller.key.id,
+            mandate_id=matched.id if matched else None,
+            agent_pseudonym=clean.agent,
+            action=clean.action.value if clean.action else None,
+            result=answer["result"],
+            answer=body,
+            created_at=ctx.clock.now(),
+        )
+    )
+    data = {
+        "verification_id": public_id,
+        "action": clean.action.value if clean.action else None,
+        "agent": clean.agent,
+        "key_id": caller.key.id,
+    }
+    subjects = [matched] if matched else tried
+    for mandate in subjects:
+        kind = "verification.succeeded" if mandate is matched else "verification.failed"
+        await audit.record(
+            ctx,
+            f"mandate:{mandate.reference}",
+            kind,
+            f"organisation:{caller.organisation.slug}",
+            data,
+            organisation_id=mandate.organisation_id,
+            holder_id=mandate.holder_id,
+            mandate_id=mandate.id,
+        )
+    if not subjects:
+        await audit.record(
+            ctx,
+            f"organisation:{caller.organisation.slug}",
+            "verification.failed",
+            f"organisation:{caller.organisation.slug}",
+            data,
+            organisation_id=caller.organisation.id,
+        )
+    return body
+
+
+async def receipt(ctx: ServiceContext, caller: Caller, public_id: str) -> str:
+    """The answer of an earlier check by the same organisation, exactly as it was sent."""
+    caller.require("verify")
+    found = await VerificationRepository(ctx.session).by_public_id(public_id, _id(caller.organisation))
+    if found is None:
+        raise VerificationNotFound("There is no such verification for this organisation.")
+    return found.answer
+
+
+def _id(row: Any) -> int:
+    assert row.id is not None
+    return int(row.id)
