@@ -125,7 +125,10 @@ def in_transaction(
     *,
     read_only: bool = False,
 ) -> T:
-    """Run `work` in one committed unit of work, or in one consistent read-only snapshot."""
+    """Run `work` in one committed unit of work, or in one consistent read-only snapshot, on a database
+    whose schema is current (the SQLite default is brought up to date first)."""
+    settings = settings or Settings()
+    ensure_schema(settings)
 
     async def unit(wiring: Wiring) -> T:
         scope = snapshot_scope if read_only else session_scope
@@ -436,14 +439,11 @@ def code_issue(
     valid: Annotated[str, typer.Option(help="Lifetime: 15m to 7d, such as 30m, 24h, 7d.")] = "24h",
 ) -> None:
     """Issue a call code for a mandate; the previous code stops working."""
+    lifetime = codes.parse_lifetime(valid)
 
     async def work(ctx: ServiceContext) -> codes.IssuedCode:
-        return await codes.issue(
-            ctx,
-            await mandates.by_reference(ctx, reference),
-            codes.parse_lifetime(valid),
-            actor="operator:cli",
-        )
+        mandate = await mandates.by_reference(ctx, reference)
+        return await codes.issue(ctx, mandate, lifetime, actor="operator:cli")
 
     issued = in_transaction(work)
     typer.echo(issued.code)

@@ -281,6 +281,14 @@ class ApiKeyRepository(Repository):
             .values(last_used_at=now)
         )
 
+    async def failures(self, key_id: int) -> tuple[datetime | None, int]:
+        """The key's failure window and count as stored now."""
+        result = await self.session.execute(
+            select(col(ApiKey.failure_window), col(ApiKey.failure_count)).where(col(ApiKey.id) == key_id)
+        )
+        window, count = result.one()
+        return window, int(count)
+
     async def count_failure(self, key_id: int, window: datetime) -> int:
         """Add one failure to the key's count for `window` (a clock hour); return the new count."""
         same = col(ApiKey.failure_window) == window
@@ -349,6 +357,9 @@ class GuardRepository(Repository):
         """Keep one evaluated failure; return how many there were since `since`."""
         self.stage(MandateFailure(mandate_id=mandate_id, failed_at=now))
         await self.session.flush()
+        return await self.count_failures(mandate_id, since)
+
+    async def count_failures(self, mandate_id: int, since: datetime) -> int:
         result = await self.session.execute(
             select(func.count())
             .select_from(MandateFailure)
@@ -358,6 +369,14 @@ class GuardRepository(Repository):
 
     async def get(self, mandate_id: int) -> MandateGuard | None:
         return await self.session.get(MandateGuard, mandate_id)
+
+    async def claim_nothing(self) -> None:
+        """The statement of a claim, matching no row (see verifications._decoy)."""
+        await self.session.execute(
+            update(MandateGuard)
+            .where(col(MandateGuard.mandate_id) == -1)
+            .values(streak=MandateGuard.streak + 1)
+        )
 
 
 class CodeRepository(Repository):

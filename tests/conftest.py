@@ -165,7 +165,7 @@ def ctx(session: AsyncSession, wiring: Wiring) -> ServiceContext:
 @pytest.fixture
 async def client(settings: Settings, wiring: Wiring) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, wiring=wiring)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # as a real server would answer
     async with httpx.AsyncClient(transport=transport, base_url="https://registry.test") as client:
         yield client
 

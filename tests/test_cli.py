@@ -9,14 +9,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from registry.db import create_engine
 from registry.models import AuditEvent
+from registry.references import check_character
 from registry.settings import new_key
 from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
 from tests.smtp import free_port
@@ -117,6 +120,105 @@ class TestDemo:
         # the in-process worker printed the demo's e-mails through the console sender
         assert "Subject: U heeft Jan de Vries gemachtigd bij Energie BV" in output
         assert (tmp_path / "registry.db").exists()
+
+
+def start_server(cli: Cli) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    server = cli.popen("serve", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "serve did not start"
+        assert server.poll() is None, server.communicate()[0]
+        time.sleep(0.2)
+
+
+class TestNewcomerFlow:
+    def test_org_key_mandate_code_and_one_curl(self, cli: Cli) -> None:
+        """The README's walk-through: everything from the command line, then one HTTP request."""
+        ok(cli("org", "create", "zorg-nl", "--name", "Zorg NL"))
+        key = ok(cli("api-key", "create", "--org", "zorg-nl", "--scope", "verify")).strip()
+        reference = ok(
+            cli(
+                "mandate",
+                "grant",
+                "--holder",
+                "Piet@Example.nl",
+                "--org",
+                "zorg-nl",
+                "--proxy",
+                "Marie Jansen",
+                "--relation",
+                "child",
+                "--scope",
+                "information",
+                "--scope",
+                "appointments",
+            )
+        ).strip()
+        code = ok(cli("code", "issue", reference.lower(), "--valid", "30m")).strip()
+        uri = ok(cli("authenticator", "enrol", reference)).strip()
+        secret = parse_qs(urlparse(uri).query)["secret"][0]
+        ok(cli("authenticator", "activate", reference, pyotp.TOTP(secret).now()))
+        assert key.startswith("mrk_")
+        assert len(code) == 8
+        assert f"{key[:12]}...  default" in ok(cli("api-key", "list", "--org", "zorg-nl"))
+        server, base = start_server(cli)
+        try:
+            answer = httpx.post(
+                f"{base}/v1/verifications",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"mandate_reference": reference, "code": code, "action": "termination"},
+            )
+            assert answer.status_code == 200
+            body = answer.json()
+            assert (body["result"], body["proxy_name"], body["action_permitted"]) == (
+                "verified",
+                "Marie Jansen",
+                False,
+            )
+            assert "Piet" not in answer.text
+            assert "piet@example.nl" not in answer.text
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=30)
+
+    def test_bad_arguments_are_explained(self, cli: Cli) -> None:
+        ok(cli("org", "create", "zorg-nl", "--name", "Zorg NL"))
+        assert "scopes: Use one or more of: verify" in refused(
+            cli("api-key", "create", "--org", "zorg-nl", "--scope", "everything")
+        )
+        assert "There is no organisation with the slug 'nope'" in refused(
+            cli("api-key", "create", "--org", "nope", "--scope", "verify")
+        )
+        err = refused(
+            cli(
+                "mandate",
+                "grant",
+                "--holder",
+                "x@example.nl",
+                "--org",
+                "zorg-nl",
+                "--proxy",
+                "",
+                "--relation",
+                "neighbour",
+                "--scope",
+                "information",
+            )
+        )
+        assert "proxy.name" in err
+        assert "proxy.relation" in err
+        assert "lifetime such as 15m" in refused(cli("code", "issue", "M-3479-BCDF-7", "--valid", "soon"))
+        assert "no mandate" in refused(cli("code", "issue", "M-3479-BCDF-" + check_character("3479BCDF")))
+        assert "check character" in refused(
+            cli("code", "issue", "M-3479-BCDF-" + ("B" if check_character("3479BCDF") != "B" else "C"))
+        )
 
 
 class TestAuditVerify:

@@ -79,7 +79,8 @@ async def activate(ctx: ServiceContext, mandate: Mandate, code: str) -> None:
             "That code is not right. Check the clock of the phone and type the 6 digits the app shows now.",
         )
     assert authenticator.id is not None
-    await repo.accept_step(authenticator.id, step)
+    if not await repo.accept_step(authenticator.id, step):
+        raise Conflict("That code was used already: wait for the next one the app shows.")
     authenticator.status, authenticator.activated_at = ACTIVE, ctx.clock.now()
     await audit.record(
         ctx,

@@ -80,6 +80,13 @@ async def spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
     return await repo.use(live.id, now)
 
 
+async def looks_like(ctx: ServiceContext, mandate_id: int, code: str) -> bool:
+    """Compare `code` with the live call code without spending it (the decoy of a failed check)."""
+    live = await CodeRepository(ctx.session).live(mandate_id, ctx.clock.now())
+    expected = live.code_hash if live else code_hash(ctx, 0, "0" * otp.CALL_CODE_DIGITS)
+    return equal(expected, code_hash(ctx, mandate_id, code)) and live is not None
+
+
 def parse_lifetime(text: str) -> timedelta:
     """`15m`, `2h`, `24h`, `7d` as a timedelta."""
     units = {"m": "minutes", "h": "hours", "d": "days"}

@@ -2,14 +2,17 @@
 
 The order of work is the security of it (SECURITY.md): the key's failure budget is checked first; only
 the calling organisation's mandates are candidates, so another organisation can neither probe nor lock
-them; each candidate's attempt is counted by one atomic UPDATE before any code is looked at; a locked
-mandate is answered without evaluating the code; the code is spent by a conditional UPDATE whose row
-count lets exactly one of many simultaneous requests win. Every failure is the same answer.
+them; each candidate's attempt is counted by one atomic UPDATE before any code is looked at, and that
+UPDATE holds the mandate's guard row until the transaction ends, so checks of one mandate take turns; a
+locked mandate is answered without evaluating the code; and the code is spent by a conditional UPDATE
+whose row count decides, a second line should the turns ever be lost. Every failure is the same answer,
+and does the same work (`_decoy`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +20,7 @@ from typing import Any
 
 from registry import otp, references
 from registry.errors import FieldError, InvalidInput, RateLimited, VerificationNotFound
-from registry.models import Mandate, MandateGuard, Verification
+from registry.models import Holder, Mandate, MandateGuard, Verification
 from registry.repositories import (
     ApiKeyRepository,
     GuardRepository,
@@ -26,7 +29,7 @@ from registry.repositories import (
     VerificationRepository,
 )
 from registry.security import keyed_hash
-from registry.services import ServiceContext, audit, authenticators, codes, notifications
+from registry.services import ServiceContext, audit, authenticators, codes, mandates, notifications
 from registry.services.api_keys import Caller
 from registry.services.holders import normalise_email
 from registry.services.mandates import effective_status
@@ -105,10 +108,10 @@ def _field(errors: list[FieldError], parse: Any) -> Any:
 
 
 async def _check_budget(ctx: ServiceContext, caller: Caller) -> None:
-    key = caller.key
     window = _hour(ctx.clock.now())
-    if key.failure_window == window and key.failure_count >= KEY_BLOCK_AT:
-        retry = int((window + timedelta(hours=1) - ctx.clock.now()).total_seconds()) + 1
+    stored_window, failures = await ApiKeyRepository(ctx.session).failures(_id(caller.key))
+    if stored_window == window and failures >= KEY_BLOCK_AT:
+        retry = max(1, math.ceil((window + timedelta(hours=1) - ctx.clock.now()).total_seconds()))
         raise RateLimited(
             f"This key had {KEY_BLOCK_AT} failed checks this hour; it may check again later.",
             retry_after=retry,
@@ -156,21 +159,38 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
     guards = GuardRepository(ctx.session)
     tried: list[tuple[Mandate, MandateGuard]] = []
     matched: Mandate | None = None
-    for mandate in await _candidates(ctx, caller, clean):
+    candidates = await _candidates(ctx, caller, clean)
+    if not candidates:
+        await guards.claim_nothing()
+        await _decoy(ctx, None, clean.code, now)
+    for mandate in candidates:
         guard = await guards.claim(_id(mandate), now)
-        if _may_evaluate(guard, mandate, now):
-            tried.append((mandate, guard))
-            if await _spend(ctx, mandate, clean.code):
-                matched = mandate
-                break
+        if not _may_evaluate(guard, mandate, now):
+            await _decoy(ctx, mandate, clean.code, now)
+            continue
+        tried.append((mandate, guard))
+        if await _spend(ctx, mandate, clean.code):
+            matched = mandate
+            break
     public_id = "vrf_" + secrets.token_urlsafe(18)
     if matched is not None:
         await guards.succeeded(_id(matched))
+        for other, _ in tried:  # the customer's other mandates were not guessed at: give their claim back
+            if other is not matched:
+                await guards.release(_id(other))
         answer = await _verified(ctx, public_id, matched, clean)
     else:
         answer = {"result": "not_verified", "verification_id": public_id}
         await _failed(ctx, caller, tried, now)
     return await _keep(ctx, caller, public_id, matched, clean, answer, [m for m, _ in tried])
+
+
+async def _decoy(ctx: ServiceContext, mandate: Mandate | None, code: str, now: datetime) -> None:
+    """The reads and hashing of an evaluated failure, without its effects: a mandate that is unknown,
+    locked or not active must not answer measurably faster than a wrong code (SECURITY.md: 5 ms)."""
+    mandate_id = mandate.id if mandate is not None and mandate.id is not None else -1
+    await codes.looks_like(ctx, mandate_id, code)
+    await GuardRepository(ctx.session).count_failures(mandate_id, now - HARD_LOCK_WINDOW)
 
 
 async def _verified(ctx: ServiceContext, public_id: str, mandate: Mandate, clean: _Clean) -> dict[str, Any]:
@@ -303,3 +323,10 @@ async def receipt(ctx: ServiceContext, caller: Caller, public_id: str) -> str:
 def _id(row: Any) -> int:
     assert row.id is not None
     return int(row.id)
+
+
+async def unlock(ctx: ServiceContext, holder: Holder, reference: str) -> None:
+    """The holder lifts a lock (the hard one needs this); the streak starts again from zero."""
+    view = await mandates.get_for_holder(ctx, holder, reference)
+    await GuardRepository(ctx.session).unlock(_id(view.mandate))
+    await _lock_event(ctx, view.mandate, "verification.unlocked", {"by": f"holder:{holder.id}"})

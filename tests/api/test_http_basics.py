@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,10 +15,10 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance", "errors
 GOOD = "M-7K3Q-9XPD-" + check_character("7K3Q9XPD")
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) == PROBLEM_KEYS
     assert (body["status"], body["code"], body["type"]) == (status, code, f"/problems/{code}")
     return body
