@@ -1,0 +1,177 @@
+"""Running the service: serve, worker, database, spec, audit, keys, demo, version."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry import __version__, migrations
+from registry.cli.core import (
+    DEFAULT_SPEC,
+    app,
+    audit_app,
+    db_app,
+    ensure_schema,
+    fail,
+    friendly,
+    in_transaction,
+    keys_app,
+    openapi_app,
+    setup_logging,
+    with_wiring,
+)
+from registry.services import audit, demo
+from registry.settings import Settings, new_key
+from registry.wiring import Wiring
+from registry.worker import BackgroundWorker
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes.", min=1, max=64)] = 1,
+) -> None:
+    """Start the web service (and, unless REGISTRY_WORKER_IN_PROCESS=false, the outbox worker)."""
+    import uvicorn
+
+    settings = Settings()
+    settings.keys()
+    ensure_schema(settings)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    typer.echo(
+        f"Mandate Registry {__version__} on {url}\n"
+        f"  database   {_safe_url(settings.database_url)}\n"
+        f"  API docs   {url}/docs\n  health     {url}/healthz\n  readiness  {url}/readyz\n"
+        f"  e-mail     {settings.email_backend}"
+        f"{' (delivered by this process)' if settings.worker_in_process else ' (run `worker`)'}"
+    )
+    uvicorn.run(
+        "registry.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+@friendly
+def worker(
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then stop.")] = False,
+) -> None:
+    """Deliver the outbox (e-mails) and seal the audit trail until stopped with SIGTERM or Ctrl-C."""
+    setup_logging()
+
+    async def work(wiring: Wiring) -> None:
+        background = BackgroundWorker(wiring)
+        if once:
+            delivered = await background.delivery.drain()
+            await background.run_round()
+            typer.echo(f"delivered {delivered} message(s); audit trail sealed")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await background.run_forever(stop)
+
+    with_wiring(work)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply the migrations up to REVISION (default: the newest)."""
+    settings = Settings()
+    migrations.upgrade(settings.database_url, revision)
+    typer.echo(f"database {_safe_url(settings.database_url)} is at {revision}")
+
+
+@openapi_app.command("write")
+@friendly
+def openapi_write(path: Annotated[Path, typer.Option(help="Where to write.")] = DEFAULT_SPEC) -> None:
+    """Regenerate the committed spec from the app."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(spec_text())
+    typer.echo(f"wrote {path}")
+
+
+@openapi_app.command("check")
+@friendly
+def openapi_check(path: Annotated[Path, typer.Option(help="The committed spec.")] = DEFAULT_SPEC) -> None:
+    """Fail when the committed spec differs from the app."""
+    if not path.exists() or path.read_text() != spec_text():
+        raise fail(f"{path} is stale: run `mandate-registry openapi write` and commit it")
+    typer.echo(f"{path} matches the app")
+
+
+def spec_text() -> str:
+    from registry.app import create_app
+
+    spec_settings = Settings(
+        _env_file=None,
+        email_backend="memory",
+        database_url="sqlite+aiosqlite://",
+        hmac_key=new_key(),
+        encryption_key=new_key(),
+    )
+    return json.dumps(create_app(spec_settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Recompute every hash chain; name the first bad event."""
+    report = in_transaction(audit.verify, read_only=True)
+    if not report.ok:
+        raise fail(f"audit trail broken: {report.problem}")
+    typer.echo(
+        f"audit trail intact: {report.events} events in {report.chains} chains, "
+        f"{report.events - report.unsealed} sealed"
+    )
+    if report.unsealed:
+        typer.echo(
+            f"{report.unsealed} event(s) not sealed yet: they are sealed by the worker within seconds; "
+            "if this number stays, check that a worker runs"
+        )
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print fresh secret keys as environment lines, for production."""
+    typer.echo(f"REGISTRY_HMAC_KEY={new_key()}\nREGISTRY_ENCRYPTION_KEY={new_key()}")
+
+
+@app.command("demo")
+@friendly
+def demo_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Demo data: organisations, a holder, a mandate, an API key and a call code. Running it again keeps
+    the data and makes a fresh key and code (the old ones stop working)."""
+    settings = Settings()
+    ensure_schema(settings)
+    result = in_transaction(demo.create, settings)
+    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.explain(settings.base_url))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)

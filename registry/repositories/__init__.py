@@ -1,0 +1,29 @@
+"""Every query of the registry, one small method per question. Repositories flush, never commit."""
+
+from registry.repositories.access import ApiKeyRepository
+from registry.repositories.audit import GENESIS, SEAL_CHAIN, AuditRepository
+from registry.repositories.base import Repository
+from registry.repositories.checks import (
+    AuthenticatorRepository,
+    CodeRepository,
+    GuardRepository,
+    VerificationRepository,
+)
+from registry.repositories.directory import HolderRepository, MandateRepository, OrganisationRepository
+from registry.repositories.outbox import OutboxRepository
+
+__all__ = [
+    "GENESIS",
+    "SEAL_CHAIN",
+    "ApiKeyRepository",
+    "AuditRepository",
+    "AuthenticatorRepository",
+    "CodeRepository",
+    "GuardRepository",
+    "HolderRepository",
+    "MandateRepository",
+    "OrganisationRepository",
+    "OutboxRepository",
+    "Repository",
+    "VerificationRepository",
+]

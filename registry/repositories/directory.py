@@ -1,0 +1,69 @@
+"""Organisations, holders and mandates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from registry.models import Holder, Mandate, Organisation
+from registry.repositories.base import Repository
+
+
+class OrganisationRepository(Repository):
+    async def by_slug(self, slug: str) -> Organisation | None:
+        result = await self.session.execute(select(Organisation).where(Organisation.slug == slug))
+        return result.scalar_one_or_none()
+
+    async def by_id(self, organisation_id: int) -> Organisation | None:
+        return await self.session.get(Organisation, organisation_id)
+
+    async def all(self) -> Sequence[Organisation]:
+        result = await self.session.execute(select(Organisation).order_by(Organisation.slug))
+        return result.scalars().all()
+
+
+class HolderRepository(Repository):
+    async def by_email(self, email: str) -> Holder | None:
+        result = await self.session.execute(select(Holder).where(Holder.email == email))
+        return result.scalar_one_or_none()
+
+    async def by_id(self, holder_id: int) -> Holder | None:
+        return await self.session.get(Holder, holder_id)
+
+    async def add_if_new(self, email: str, language: str, now: datetime) -> tuple[Holder, bool]:
+        """The holder with `email`, inserted unless another transaction just did; and whether we did."""
+        values = {"email": email, "language": language, "email_verified_at": now, "created_at": now}
+        result = await self.session.execute(
+            self.insert(Holder).values(**values).on_conflict_do_nothing().returning(col(Holder.id))
+        )
+        created = result.scalar_one_or_none() is not None
+        holder = await self.by_email(email)
+        assert holder is not None
+        return holder, created
+
+
+class MandateRepository(Repository):
+    async def by_reference(self, reference: str) -> Mandate | None:
+        result = await self.session.execute(select(Mandate).where(Mandate.reference == reference))
+        return result.scalar_one_or_none()
+
+    async def reference_taken(self, reference: str) -> bool:
+        result = await self.session.execute(select(col(Mandate.id)).where(Mandate.reference == reference))
+        return result.first() is not None
+
+    async def for_holder(self, holder_id: int) -> Sequence[tuple[Mandate, Organisation]]:
+        result = await self.session.execute(
+            select(Mandate, Organisation)
+            .join(Organisation, col(Organisation.id) == col(Mandate.organisation_id))
+            .where(Mandate.holder_id == holder_id)
+            .order_by(col(Mandate.created_at).desc(), col(Mandate.id).desc())
+        )
+        return [(row[0], row[1]) for row in result.all()]
+
+    async def of_holder_and_organisation(self, holder_id: int, organisation_id: int) -> Sequence[Mandate]:
+        result = await self.session.execute(
+            select(Mandate).where(Mandate.holder_id == holder_id, Mandate.organisation_id == organisation_id)
+        )
+        return result.scalars().all()
