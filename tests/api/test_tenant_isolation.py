@@ -1,0 +1,85 @@
+"""Every route that takes an object id answers 404 to another organisation (SECURITY.md).
+
+The routes are read from the spec, so a new route is covered the day it appears: one whose id kind
+has no maker below fails `test_every_id_route_is_covered` until someone adds one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from registry.app import create_app
+from registry.models import Holder, Organisation
+from registry.services import ServiceContext, api_keys, codes, mandates, organisations
+from registry.services import verifications as v
+from registry.settings import Settings
+from tests.api.test_http_basics import assert_problem
+
+Maker = Callable[[ServiceContext, Any], Awaitable[str]]
+
+
+async def a_verification(ctx: ServiceContext, caller: Any) -> str:
+    return str(
+        json.loads(await v.verify(ctx, caller, v.Check(code="00000000", customer_reference="KL-1")))[
+            "verification_id"
+        ]
+    )
+
+
+MAKERS: dict[str, Maker] = {"verification_id": a_verification}
+
+
+def id_routes(settings: Settings) -> list[tuple[str, str, str]]:
+    """(method, path, id parameter) of every documented route that needs a key and takes an id."""
+    spec = create_app(settings).openapi()
+    found: list[tuple[str, str, str]] = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            names = re.findall(r"{(\w+)}", path)
+            if names and operation.get("security"):
+                found.extend((method, path, name) for name in names)
+    return found
+
+
+def test_every_id_route_is_covered(settings: Settings) -> None:
+    routes = id_routes(settings)
+    assert routes, "the spec has no id routes: the test below would prove nothing"
+    assert {name for _, _, name in routes} <= MAKERS.keys()
+
+
+async def test_another_organisation_gets_404(
+    settings: Settings,
+    ctx: ServiceContext,
+    client: httpx.AsyncClient,
+    organisation: Organisation,
+    holder: Holder,
+) -> None:
+    _, own_secret = await api_keys.create(ctx, "energie-bv", "crm", list(api_keys.SCOPES))
+    owner = await api_keys.authenticate(ctx, own_secret)
+    await organisations.create(ctx, "telecom-nl", "Telecom NL")
+    _, their_secret = await api_keys.create(ctx, "telecom-nl", "crm", list(api_keys.SCOPES))
+    mandate = await mandates.grant(
+        ctx,
+        holder,
+        mandates.Draft(
+            organisation="energie-bv",
+            proxy=mandates.Proxy("Jan", "partner"),
+            scope=["information"],
+            customer_reference="KL-1",
+        ),
+    )
+    await codes.issue(ctx, mandate)
+    for method, path, name in id_routes(settings):
+        object_id = await MAKERS[name](ctx, owner)
+        url = path.replace("{" + name + "}", object_id)
+        mine = await client.request(method, url, headers={"Authorization": f"Bearer {own_secret}"})
+        assert mine.status_code == 200, (method, url)
+        theirs = await client.request(method, url, headers={"Authorization": f"Bearer {their_secret}"})
+        assert theirs.status_code == 404, (method, url)
+        problem = assert_problem(theirs, 404, theirs.json()["code"])
+        assert problem["code"].endswith("not_found"), (method, url)
