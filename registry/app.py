@@ -5,22 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from registry import __version__, api, web
+from registry import __version__, api, logs, web
 from registry.api import errors as api_errors
 from registry.api.errors import PROBLEM_JSON
 from registry.clock import Clock
 from registry.email.senders import EmailSender
+from registry.errors import RegistryError
 from registry.settings import Settings
+from registry.web import errors as web_errors
 from registry.wiring import Wiring
 from registry.worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 DESCRIPTION = """\
 Verify during a phone call whether a caller may act for a customer, and for what.
@@ -44,6 +52,7 @@ def create_app(
     wiring: Wiring | None = None,
 ) -> FastAPI:
     wiring = wiring or Wiring.build(settings, clock=clock, sender=sender)
+    logs.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,10 +82,56 @@ def create_app(
     )
     app.state.wiring = wiring
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    api_errors.install(app)
+    _install_error_handlers(app)
+    app.middleware("http")(_security_headers)
     app.include_router(api.router)
     app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/v1/") or request.url.path in ("/healthz", "/readyz")
+
+
+def _either(for_api: Handler, for_pages: Handler) -> Handler:
+    """JSON API paths get problem+json, pages get a page: each layer maps its own errors."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return await (for_api if _is_api(request) else for_pages)(request, exc)
+
+    return handle
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RegistryError, _either(api_errors.registry_error, web_errors.registry_error))
+    app.add_exception_handler(
+        RequestValidationError, _either(api_errors.validation_error, web_errors.not_found)
+    )
+    app.add_exception_handler(StarletteHTTPException, _either(api_errors.http_error, web_errors.http_error))
+    app.add_exception_handler(DBAPIError, _either(api_errors.database_unavailable, web_errors.unavailable))
+    app.add_exception_handler(Exception, _either(api_errors.unexpected, web_errors.unexpected))
+    for exc_class, handler in web_errors.HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
+
+
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if _is_api(request):
+        response.headers.setdefault("Cache-Control", "no-store")
+    else:
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -174,9 +174,18 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _utc()
     last_used_at: datetime | None = _utc(default=None, nullable=True)
     revoked_at: datetime | None = _utc(default=None, nullable=True)
-    # Failed checks in the current clock hour: the per-key budget of SECURITY.md.
-    failure_window: datetime | None = _utc(default=None, nullable=True)
-    failure_count: int = 0
+
+
+class ApiKeyFailures(SQLModel, table=True):
+    """Failed checks of one key in one minute: summed over the last 60 minutes for the key's budget."""
+
+    __tablename__ = "api_key_failures"
+
+    api_key_id: int = Field(
+        primary_key=True, foreign_key="api_key.id", sa_column_kwargs={"autoincrement": False}
+    )
+    minute: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    count: int = 0
 
 
 class MandateGuard(SQLModel, table=True):
@@ -248,3 +257,33 @@ class Verification(SQLModel, table=True):
     result: str = Field(max_length=16)
     answer: str = Field(sa_type=Text)  # the JSON body as answered, byte for byte
     created_at: datetime = _utc()
+
+
+class SignInLink(SQLModel, table=True):
+    """A sign-in link e-mailed to an address; only the token's keyed hash is kept."""
+
+    __tablename__ = "sign_in_link"
+    __table_args__ = (Index(None, "email", "created_at"), Index(None, "client_ip", "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    email: str = Field(max_length=320)
+    token_hash: str = Field(max_length=64, unique=True)
+    client_ip: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a secret whose keyed hash is the lookup key."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    token_hash: str = Field(max_length=64, unique=True)
+    holder_id: int = Field(foreign_key="holder.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    last_seen_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    revoked_at: datetime | None = _utc(default=None, nullable=True)

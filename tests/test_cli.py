@@ -110,12 +110,16 @@ class TestDemo:
                     assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
                     time.sleep(0.2)
             assert ready.status_code == 200
+            leaked = httpx.get(f"http://127.0.0.1:{port}/readyz?api_key=mrk_leaked_in_a_url", timeout=5)
+            assert leaked.status_code == 200
             checked = httpx.get(f"http://127.0.0.1:{port}/v1/references/{reference.lower()}", timeout=5)
             assert checked.json() == {"reference": reference, "valid": True}
         finally:
             server.send_signal(signal.SIGTERM)
             output, _ = server.communicate(timeout=30)
         assert f"http://127.0.0.1:{port}/readyz" in output
+        assert "GET /readyz?…" in output
+        assert "mrk_leaked_in_a_url" not in output
         assert "Traceback" not in output
         # the in-process worker printed the demo's e-mails through the console sender
         assert "Subject: U heeft Jan de Vries gemachtigd bij Energie BV" in output

@@ -144,8 +144,9 @@ async def fire(stack: Stack, key: str, reference: str, guesses: list[str]) -> Co
     return Counter((a.status_code, a.json().get("result", a.text)) for a in answers)
 
 
-async def guard_of(wiring: Wiring, case: Case) -> tuple[MandateGuard | None, int, int]:
-    """The guard row, the evaluated failures kept, and the failures audited on the mandate's chain."""
+async def guard_of(wiring: Wiring, case: Case) -> tuple[MandateGuard | None, int, int, int]:
+    """The guard row, the evaluated failures kept, the failed attempts audited on the mandate's chain,
+    and how many of those say the code was evaluated."""
     async with session_scope(wiring.session_factory) as session:
         guard = await session.get(MandateGuard, case.mandate_id)
         failures = await session.scalar(
@@ -153,15 +154,20 @@ async def guard_of(wiring: Wiring, case: Case) -> tuple[MandateGuard | None, int
             .select_from(MandateFailure)
             .where(col(MandateFailure.mandate_id) == case.mandate_id)
         )
-        audited = await session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                col(AuditEvent.chain) == f"mandate:{case.reference}",
-                col(AuditEvent.kind) == "verification.failed",
+        events = (
+            (
+                await session.execute(
+                    select(col(AuditEvent.data)).where(
+                        col(AuditEvent.chain) == f"mandate:{case.reference}",
+                        col(AuditEvent.kind) == "verification.failed",
+                    )
+                )
             )
+            .scalars()
+            .all()
         )
-        return guard, int(failures or 0), int(audited or 0)
+        evaluated = sum('"evaluated":true' in data for data in events)
+        return guard, int(failures or 0), len(events), evaluated
 
 
 def wrong_codes(right: str, count: int) -> list[str]:
@@ -204,10 +210,11 @@ class TestGuessing:
         code = await issue_code(wiring, case)
         seen = await fire(stack, case.key, case.reference, wrong_codes(code, 50))
         assert seen == {(200, "not_verified"): 50}, seen
-        guard, failures, audited = await guard_of(wiring, case)
+        guard, failures, audited, evaluated = await guard_of(wiring, case)
         assert guard is not None and guard.streak == 50
-        # claims are counted first: the first five are evaluated and lock, the other 45 never are
-        assert (failures, audited) == (5, 5)
+        # claims are counted first: the first five are evaluated and lock, the other 45 never are;
+        # every attempt is audited, and the audit says which were evaluated
+        assert (failures, audited, evaluated) == (5, 50, 5)
         assert guard.locked_until is not None
 
     async def test_another_organisation_never_touches_the_counters(
@@ -219,7 +226,7 @@ class TestGuessing:
         guesses = [code, *wrong_codes(code, 19)]  # even the right code, from the wrong organisation
         seen = await fire(stack, stranger.key, owner.reference, guesses)
         assert seen == {(200, "not_verified"): 20}, seen
-        guard, failures, audited = await guard_of(wiring, owner)
+        guard, failures, audited, _ = await guard_of(wiring, owner)
         assert guard is None or guard.streak == 0
         assert (failures, audited) == (0, 0)
         assert await fire(stack, owner.key, owner.reference, [code]) == {(200, "verified"): 1}

@@ -1,38 +1,5 @@
-"""Dependencies of API routes: the request's unit of work and the service context."""
+"""Dependencies of API routes."""
 
-from __future__ import annotations
+from registry.unit_of_work import Context, Session, get_session, get_wiring
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from registry.services import ServiceContext
-from registry.wiring import Wiring
-
-
-def get_wiring(request: Request) -> Wiring:
-    wiring: Wiring = request.app.state.wiring
-    return wiring
-
-
-async def get_session(wiring: Annotated[Wiring, Depends(get_wiring)]) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed once after the route returned and before the answer is sent."""
-    async with wiring.session_factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-
-
-Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-def get_context(session: Session, wiring: Annotated[Wiring, Depends(get_wiring)]) -> ServiceContext:
-    return wiring.context(session)
-
-
-Context = Annotated[ServiceContext, Depends(get_context, scope="function")]
+__all__ = ["Context", "Session", "get_session", "get_wiring"]

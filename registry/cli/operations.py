@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,8 @@ def serve(
     settings.keys()
     ensure_schema(settings)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    if "REGISTRY_BASE_URL" not in os.environ and not settings.model_fields_set & {"base_url"}:
+        os.environ["REGISTRY_BASE_URL"] = url  # links in e-mails point at this server unless told otherwise
     typer.echo(
         f"Mandate Registry {__version__} on {url}\n"
         f"  database   {_safe_url(settings.database_url)}\n"

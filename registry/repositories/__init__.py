@@ -11,6 +11,7 @@ from registry.repositories.checks import (
 )
 from registry.repositories.directory import HolderRepository, MandateRepository, OrganisationRepository
 from registry.repositories.outbox import OutboxRepository
+from registry.repositories.web import SessionRepository, SignInRepository
 
 __all__ = [
     "GENESIS",
@@ -25,5 +26,7 @@ __all__ = [
     "OrganisationRepository",
     "OutboxRepository",
     "Repository",
+    "SessionRepository",
+    "SignInRepository",
     "VerificationRepository",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
-from registry.models import ApiKey, Organisation
+from registry.models import ApiKey, ApiKeyFailures, Organisation
 from registry.repositories.base import Repository
 
 
@@ -42,24 +42,25 @@ class ApiKeyRepository(Repository):
             .values(last_used_at=now)
         )
 
-    async def failures(self, key_id: int) -> tuple[datetime | None, int]:
-        """The key's failure window and count as stored now."""
+    async def failures(self, key_id: int, since: datetime) -> list[tuple[datetime, int]]:
+        """The key's failures per minute since `since`, oldest first."""
         result = await self.session.execute(
-            select(col(ApiKey.failure_window), col(ApiKey.failure_count)).where(col(ApiKey.id) == key_id)
+            select(col(ApiKeyFailures.minute), col(ApiKeyFailures.count))
+            .where(col(ApiKeyFailures.api_key_id) == key_id, col(ApiKeyFailures.minute) > since)
+            .order_by(col(ApiKeyFailures.minute))
         )
-        window, count = result.one()
-        return window, int(count)
+        return [(minute, int(count)) for minute, count in result.all()]
 
-    async def count_failure(self, key_id: int, window: datetime) -> int:
-        """Add one failure to the key's count for `window` (a clock hour); return the new count."""
-        same = col(ApiKey.failure_window) == window
-        result = await self.session.execute(
-            update(ApiKey)
-            .where(col(ApiKey.id) == key_id)
-            .values(
-                failure_count=case((same, col(ApiKey.failure_count) + 1), else_=1),
-                failure_window=window,
+    async def count_failure(self, key_id: int, minute: datetime, forget_before: datetime) -> None:
+        """Add one failure to the key's bucket for `minute`, and drop buckets older than the budget needs."""
+        insert = self.insert(ApiKeyFailures).values(api_key_id=key_id, minute=minute, count=1)
+        await self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["api_key_id", "minute"], set_={"count": ApiKeyFailures.count + 1}
             )
-            .returning(col(ApiKey.failure_count))
         )
-        return int(result.scalar_one())
+        await self.session.execute(
+            delete(ApiKeyFailures).where(
+                col(ApiKeyFailures.api_key_id) == key_id, col(ApiKeyFailures.minute) < forget_before
+            )
+        )

@@ -102,12 +102,14 @@ class CodeRepository(Repository):
     async def live(self, mandate_id: int, now: datetime) -> CallCode | None:
         """The one call code of a mandate that can still be used, if any."""
         result = await self.session.execute(
-            select(CallCode).where(
+            select(CallCode)
+            .where(
                 col(CallCode.mandate_id) == mandate_id,
                 col(CallCode.retired_at).is_(None),
                 col(CallCode.used_at).is_(None),
                 col(CallCode.expires_at) > now,
             )
+            .order_by(col(CallCode.id).desc())
         )
         return result.scalars().first()
 
@@ -155,13 +157,18 @@ class VerificationRepository(Repository):
         )
         return result.scalar_one_or_none()
 
-    async def active_for_customer(self, organisation_id: int, customer_reference: str) -> Sequence[Mandate]:
+    async def active_for_customer(
+        self, organisation_id: int, customer_reference: str, now: datetime
+    ) -> Sequence[Mandate]:
+        """The customer's mandates with this organisation that are in force at `now`."""
         result = await self.session.execute(
             select(Mandate)
             .where(
                 Mandate.organisation_id == organisation_id,
                 Mandate.customer_reference == customer_reference,
                 Mandate.status == "active",
+                col(Mandate.valid_from) <= now,
+                col(Mandate.valid_until) > now,
             )
             .order_by(col(Mandate.id))
         )

@@ -49,6 +49,12 @@ class MandateRepository(Repository):
         result = await self.session.execute(select(Mandate).where(Mandate.reference == reference))
         return result.scalar_one_or_none()
 
+    async def lock(self, mandate_id: int) -> None:
+        """Hold the mandate's row until the transaction ends (one code issue at a time)."""
+        await self.session.execute(
+            select(col(Mandate.id)).where(col(Mandate.id) == mandate_id).with_for_update()
+        )
+
     async def reference_taken(self, reference: str) -> bool:
         result = await self.session.execute(select(col(Mandate.id)).where(Mandate.reference == reference))
         return result.first() is not None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from registry import otp
 from registry.errors import InvalidInput, MandateNotActive
 from registry.models import CallCode, Mandate
-from registry.repositories import CodeRepository
+from registry.repositories import CodeRepository, MandateRepository
 from registry.security import equal, keyed_hash
 from registry.services import ServiceContext, audit
 from registry.services.mandates import effective_status
@@ -43,6 +43,7 @@ async def issue(
     if effective_status(mandate, now) != EffectiveStatus.active:
         raise MandateNotActive("Call codes can only be made for an active mandate.")
     assert mandate.id is not None
+    await MandateRepository(ctx.session).lock(mandate.id)  # two issues at once must not leave two codes
     repo = CodeRepository(ctx.session)
     await repo.retire_all(mandate.id, now)
     code = otp.new_call_code()

@@ -40,6 +40,10 @@ async def get_or_create_verified(ctx: ServiceContext, email: str, language: str 
     return holder
 
 
+async def find(ctx: ServiceContext, email: str) -> Holder | None:
+    return await HolderRepository(ctx.session).by_email(email)
+
+
 async def set_language(ctx: ServiceContext, holder: Holder, language: str) -> None:
     if language not in LANGUAGES:
         raise InvalidInput.for_field("language", f"Use one of: {', '.join(LANGUAGES)}.")

@@ -6,9 +6,11 @@ mandate stops working at the exact instant it ends on every replica, whether or 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from registry import references
 from registry.errors import (
@@ -18,6 +20,8 @@ from registry.errors import (
     MandateNotChangeable,
     MandateNotFound,
     OrganisationInactive,
+    OrganisationNotFound,
+    RegistryError,
 )
 from registry.models import Holder, Mandate, Organisation
 from registry.repositories import MandateRepository
@@ -110,6 +114,60 @@ async def _new_reference(repo: MandateRepository) -> str:
             return reference
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """A draft that passed every rule, with defaults filled in: what the holder confirms."""
+
+    organisation: Organisation
+    proxy: Proxy
+    scope: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    customer_reference: str | None
+
+
+async def review(ctx: ServiceContext, draft: Draft) -> Reviewed:
+    """Check a draft against every rule at once, without writing anything. One problem raises its own
+    error; several raise one InvalidInput that names every field."""
+    problems: list[RegistryError] = []
+
+    async def attempt(work: Any) -> Any:
+        try:
+            result = work()
+            return await result if inspect.isawaitable(result) else result
+        except (InvalidInput, OrganisationNotFound, OrganisationInactive) as exc:
+            problems.append(exc)
+            return None
+
+    organisation = await attempt(lambda: _active_organisation(ctx, draft.organisation))
+    proxy = await attempt(lambda: _clean_proxy(draft.proxy))
+    scope = await attempt(lambda: normalise_scope(draft.scope))
+    dates = await attempt(lambda: validity.resolve(ctx.clock.now(), draft.valid_from, draft.valid_until))
+    customer_reference = (draft.customer_reference or "").strip() or None
+    if customer_reference and len(customer_reference) > 100:
+        problems.append(InvalidInput.for_field("customer_reference", "Use at most 100 characters."))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InvalidInput(
+            "The mandate cannot be granted as asked.", [e for p in problems for e in _fields(p)]
+        )
+    return Reviewed(organisation, proxy, scope, dates[0], dates[1], customer_reference)
+
+
+def _fields(problem: RegistryError) -> list[FieldError]:
+    if isinstance(problem, InvalidInput):
+        return problem.errors
+    return [FieldError("organisation", problem.detail)]
+
+
+async def _active_organisation(ctx: ServiceContext, slug: str) -> Organisation:
+    organisation = await organisations.get(ctx, slug)
+    if not organisation.active:
+        raise OrganisationInactive(f"{organisation.display_name} does not accept mandates at the moment.")
+    return organisation
+
+
 async def grant(
     ctx: ServiceContext,
     holder: Holder,
@@ -121,16 +179,10 @@ async def grant(
     actor: str | None = None,
 ) -> Mandate:
     """Create a mandate from `holder` to a proxy at one organisation, with its audit event and e-mails."""
-    organisation = await organisations.get(ctx, draft.organisation)
-    if not organisation.active:
-        raise OrganisationInactive(f"{organisation.display_name} does not accept mandates at the moment.")
-    proxy = _clean_proxy(draft.proxy)
-    scope = normalise_scope(draft.scope)
+    checked = await review(ctx, draft)
+    organisation, proxy, scope = checked.organisation, checked.proxy, checked.scope
+    start, end, customer_reference = checked.valid_from, checked.valid_until, checked.customer_reference
     now = ctx.clock.now()
-    start, end = validity.resolve(now, draft.valid_from, draft.valid_until)
-    customer_reference = (draft.customer_reference or "").strip() or None
-    if customer_reference and len(customer_reference) > 100:
-        raise InvalidInput.for_field("customer_reference", "Use at most 100 characters.")
     repo = MandateRepository(ctx.session)
     mandate = await repo.add(
         Mandate(

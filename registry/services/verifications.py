@@ -29,7 +29,7 @@ from registry.repositories import (
     VerificationRepository,
 )
 from registry.security import keyed_hash
-from registry.services import ServiceContext, audit, authenticators, codes, mandates, notifications
+from registry.services import ServiceContext, api_keys, audit, authenticators, codes, mandates, notifications
 from registry.services.api_keys import Caller
 from registry.services.holders import normalise_email
 from registry.services.mandates import effective_status
@@ -41,6 +41,7 @@ HARD_LOCK_AFTER = 10
 HARD_LOCK_WINDOW = timedelta(hours=24)
 KEY_ALERT_AT = 20
 KEY_BLOCK_AT = 100
+BUDGET_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -108,21 +109,28 @@ def _field(errors: list[FieldError], parse: Any) -> Any:
 
 
 async def _check_budget(ctx: ServiceContext, caller: Caller) -> None:
-    window = _hour(ctx.clock.now())
-    stored_window, failures = await ApiKeyRepository(ctx.session).failures(_id(caller.key))
-    if stored_window == window and failures >= KEY_BLOCK_AT:
-        retry = max(1, math.ceil((window + timedelta(hours=1) - ctx.clock.now()).total_seconds()))
-        raise RateLimited(
-            f"This key had {KEY_BLOCK_AT} failed checks this hour; it may check again later.",
-            retry_after=retry,
-        )
+    """429 while the key has failed KEY_BLOCK_AT checks within the last 60 minutes."""
+    now = ctx.clock.now()
+    buckets = await ApiKeyRepository(ctx.session).failures(_id(caller.key), now - BUDGET_WINDOW)
+    total = sum(count for _, count in buckets)
+    if total < KEY_BLOCK_AT:
+        return
+    # Wait until enough of the oldest minutes have left the window.
+    for minute, count in buckets:
+        total -= count
+        if total < KEY_BLOCK_AT:
+            retry = max(1, math.ceil((minute + BUDGET_WINDOW - now).total_seconds()))
+            break
+    raise RateLimited(
+        f"This key failed {KEY_BLOCK_AT} checks within an hour; it may check again later.", retry_after=retry
+    )
 
 
-def _hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
 
 
-async def _candidates(ctx: ServiceContext, caller: Caller, clean: _Clean) -> list[Mandate]:
+async def _candidates(ctx: ServiceContext, caller: Caller, clean: _Clean, now: datetime) -> list[Mandate]:
     organisation_id = _id(caller.organisation)
     if clean.reference is not None:
         mandate = await MandateRepository(ctx.session).by_reference(clean.reference)
@@ -130,17 +138,16 @@ async def _candidates(ctx: ServiceContext, caller: Caller, clean: _Clean) -> lis
     assert clean.customer_reference is not None
     return list(
         await VerificationRepository(ctx.session).active_for_customer(
-            organisation_id, clean.customer_reference
+            organisation_id, clean.customer_reference, now
         )
     )
 
 
-def _may_evaluate(guard: MandateGuard, mandate: Mandate, now: datetime) -> bool:
+def _may_evaluate(guard: MandateGuard, now: datetime) -> bool:
     return (
         guard.hard_locked_at is None
         and (guard.locked_until is None or guard.locked_until <= now)
         and guard.streak <= SOFT_LOCK_AFTER
-        and effective_status(mandate, now) == EffectiveStatus.active
     )
 
 
@@ -157,15 +164,22 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
     await _check_budget(ctx, caller)
     now = ctx.clock.now()
     guards = GuardRepository(ctx.session)
+    looked_at: list[Mandate] = []
     tried: list[tuple[Mandate, MandateGuard]] = []
     matched: Mandate | None = None
-    candidates = await _candidates(ctx, caller, clean)
+    candidates = await _candidates(ctx, caller, clean, now)
     if not candidates:
         await guards.claim_nothing()
         await _decoy(ctx, None, clean.code, now)
     for mandate in candidates:
+        looked_at.append(mandate)
+        if effective_status(mandate, now) != EffectiveStatus.active:
+            # Not counted: a mandate that cannot be used yet (or any more) must not lock up silently.
+            await guards.claim_nothing()
+            await _decoy(ctx, mandate, clean.code, now)
+            continue
         guard = await guards.claim(_id(mandate), now)
-        if not _may_evaluate(guard, mandate, now):
+        if not _may_evaluate(guard, now):
             await _decoy(ctx, mandate, clean.code, now)
             continue
         tried.append((mandate, guard))
@@ -175,14 +189,16 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
     public_id = "vrf_" + secrets.token_urlsafe(18)
     if matched is not None:
         await guards.succeeded(_id(matched))
-        for other, _ in tried:  # the customer's other mandates were not guessed at: give their claim back
+        for other, _ in tried:  # the code was another of the customer's mandates': give their claim back
             if other is not matched:
                 await guards.release(_id(other))
         answer = await _verified(ctx, public_id, matched, clean)
     else:
         answer = {"result": "not_verified", "verification_id": public_id}
         await _failed(ctx, caller, tried, now)
-    return await _keep(ctx, caller, public_id, matched, clean, answer, [m for m, _ in tried])
+    # Rows are written in one order by every check (guards, the key, audit heads), so none deadlock.
+    await api_keys.record_use(ctx, caller)
+    return await _keep(ctx, caller, public_id, matched, clean, answer, looked_at, {m.id for m, _ in tried})
 
 
 async def _decoy(ctx: ServiceContext, mandate: Mandate | None, code: str, now: datetime) -> None:
@@ -230,7 +246,9 @@ async def _failed(
                 ctx, mandate, "verification.locked", {"until": (now + SOFT_LOCK_FOR).isoformat()}
             )
             await notifications.mandate_locked(ctx, mandate, hard=False)
-    failures = await ApiKeyRepository(ctx.session).count_failure(_id(caller.key), _hour(now))
+    keys = ApiKeyRepository(ctx.session)
+    await keys.count_failure(_id(caller.key), _minute(now), now - BUDGET_WINDOW - timedelta(minutes=1))
+    failures = sum(count for _, count in await keys.failures(_id(caller.key), now - BUDGET_WINDOW))
     if failures == KEY_ALERT_AT:
         await audit.record(
             ctx,
@@ -263,7 +281,8 @@ async def _keep(
     matched: Mandate | None,
     clean: _Clean,
     answer: dict[str, Any],
-    tried: list[Mandate],
+    looked_at: list[Mandate],
+    evaluated: set[int | None],
 ) -> str:
     """Store the receipt and one audit event per mandate that was looked at (never the code)."""
     body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
@@ -286,27 +305,22 @@ async def _keep(
         "agent": clean.agent,
         "key_id": caller.key.id,
     }
-    subjects = [matched] if matched else tried
-    for mandate in subjects:
+    actor = f"organisation:{caller.organisation.slug}"
+    for mandate in looked_at:
         kind = "verification.succeeded" if mandate is matched else "verification.failed"
         await audit.record(
             ctx,
             f"mandate:{mandate.reference}",
             kind,
-            f"organisation:{caller.organisation.slug}",
-            data,
+            actor,
+            {**data, "evaluated": mandate.id in evaluated},
             organisation_id=mandate.organisation_id,
             holder_id=mandate.holder_id,
             mandate_id=mandate.id,
         )
-    if not subjects:
+    if not looked_at:
         await audit.record(
-            ctx,
-            f"organisation:{caller.organisation.slug}",
-            "verification.failed",
-            f"organisation:{caller.organisation.slug}",
-            data,
-            organisation_id=caller.organisation.id,
+            ctx, actor, "verification.failed", actor, data, organisation_id=caller.organisation.id
         )
     return body
 
@@ -317,6 +331,7 @@ async def receipt(ctx: ServiceContext, caller: Caller, public_id: str) -> str:
     found = await VerificationRepository(ctx.session).by_public_id(public_id, _id(caller.organisation))
     if found is None:
         raise VerificationNotFound("There is no such verification for this organisation.")
+    await api_keys.record_use(ctx, caller)
     return found.answer
 
 
@@ -330,3 +345,15 @@ async def unlock(ctx: ServiceContext, holder: Holder, reference: str) -> None:
     view = await mandates.get_for_holder(ctx, holder, reference)
     await GuardRepository(ctx.session).unlock(_id(view.mandate))
     await _lock_event(ctx, view.mandate, "verification.unlocked", {"by": f"holder:{holder.id}"})
+
+
+async def lock_state(ctx: ServiceContext, mandate: Mandate) -> str | None:
+    """`hard` (until the holder unlocks), `soft` (15 minutes) or None, for the holder's pages."""
+    guard = await GuardRepository(ctx.session).get(_id(mandate))
+    if guard is None:
+        return None
+    if guard.hard_locked_at is not None:
+        return "hard"
+    if guard.locked_until is not None and guard.locked_until > ctx.clock.now():
+        return "soft"
+    return None

@@ -1,5 +1,16 @@
-"""Pages for people. Not part of the OpenAPI spec."""
+"""Pages for people (holders now; agents later). Not part of the OpenAPI spec."""
 
-from registry.web.pages import router
+from pathlib import Path
 
-__all__ = ["router"]
+from fastapi import APIRouter
+
+from registry.web import auth, mandates, pages
+
+STATIC = Path(__file__).parent / "static"
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(mandates.router)
+router.include_router(pages.router)
+
+__all__ = ["STATIC", "router"]

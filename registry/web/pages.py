@@ -30,17 +30,6 @@ def _all_errors() -> dict[str, type[errors.RegistryError]]:
     return found
 
 
-@router.get("/", response_class=HTMLResponse)
-async def home() -> HTMLResponse:
-    body = """<h1>Machtigingenregister</h1>
-<p>Belt iemand namens zijn partner of ouder? Met het Machtigingenregister controleert de helpdesk in een paar
-seconden of de beller gemachtigd is, en waarvoor.</p>
-<p lang="en">The Mandate Registry lets a helpdesk check during a call whether the caller may act for a
-customer, and for what.</p>
-<ul><li><a href="/docs">API-documentatie (OpenAPI)</a></li><li><a href="/readyz">Status</a></li></ul>"""
-    return HTMLResponse(PAGE.format(lang="nl", title="Machtigingenregister", body=body))
-
-
 @router.get("/problems/{code}", response_class=HTMLResponse)
 async def problem_type(code: str) -> HTMLResponse:
     cls = _all_errors().get(code)

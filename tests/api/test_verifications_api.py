@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from registry.models import Holder, Mandate, MandateGuard, Organisation
+from registry.references import check_character
 from registry.services import ServiceContext, api_keys, audit, codes, mandates
+from registry.services import verifications as service
 from tests.api.test_http_basics import assert_problem
 
 
@@ -72,6 +74,22 @@ class TestKeys:
         [listed] = await api_keys.list_for(ctx, "energie-bv")
         await ctx.session.refresh(listed)
         assert listed.last_used_at is not None
+
+
+class TestBudget:
+    async def test_429_with_retry_after_for_that_key_only(
+        self, client: httpx.AsyncClient, ctx: ServiceContext, key: str, mandate: Mandate
+    ) -> None:
+        body = {"mandate_reference": mandate.reference, "code": "00000000"}
+        _, other = await api_keys.create(ctx, "energie-bv", "other", ["verify"])
+        nobody = "M-3479-BCDF-" + check_character("3479BCDF")
+        caller = await api_keys.authenticate(ctx, key)
+        for _ in range(100):
+            await service.verify(ctx, caller, service.Check(code="00000000", mandate_reference=nobody))
+        response = await post(client, key, body)
+        assert_problem(response, 429, "rate_limited")
+        assert 0 < int(response.headers["retry-after"]) <= 3600
+        assert (await post(client, other, body)).status_code == 200
 
 
 class TestInput:

@@ -7,12 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, func, select
 
 from registry import otp
 from registry.clock import FrozenClock
 from registry.errors import InvalidInput, MandateNotActive, NotPermitted, RateLimited
 from registry.models import AuditEvent, Holder, Mandate, MandateGuard, Organisation, OutboxMessage
+from registry.references import check_character
 from registry.repositories import ApiKeyRepository
 from registry.services import ServiceContext, api_keys, authenticators, codes, mandates, organisations
 from registry.services import verifications as v
@@ -292,15 +294,9 @@ class TestKeyBudget:
     async def test_alert_at_20_and_429_at_100_for_that_key_only(
         self, ctx: ServiceContext, caller: Caller, mandate: Mandate
     ) -> None:
-        await ctx.session.execute(
-            __import__("sqlalchemy").update(Organisation).values(contact_email="security@energie.example")
-        )
+        await ctx.session.execute(update(Organisation).values(contact_email="security@energie.example"))
         other = await caller_for(ctx, scopes=("verify", "mandates:read"))
-        reference = (
-            "M-"
-            + "3479-BCDF-"
-            + __import__("registry.references", fromlist=["x"]).check_character("3479BCDF")
-        )
+        reference = "M-3479-BCDF-" + check_character("3479BCDF")  # well-formed, but nobody's
         for _ in range(100):
             assert failure(await check(ctx, caller, "00000000", mandate_reference=reference))
         alerts = (
@@ -323,7 +319,8 @@ class TestKeyBudget:
             await check(ctx, caller, "00000000", mandate_reference=reference)
         assert 0 < caught.value.retry_after <= 3600
         assert failure(await check(ctx, other, "00000000", mandate_reference=reference))
-        assert (await ApiKeyRepository(ctx.session).failures(caller.key.id or 0))[1] == 100
+        buckets = await ApiKeyRepository(ctx.session).failures(caller.key.id or 0, NOW - timedelta(hours=1))
+        assert sum(count for _, count in buckets) == 100
 
 
 class TestInputAndScope:
@@ -356,11 +353,43 @@ class TestInputAndScope:
         assert await streak(ctx, mandate) == 0
 
     async def test_agents_get_a_stable_pseudonym_per_organisation(self, ctx: ServiceContext) -> None:
-        a = v.agent_pseudonym(ctx, 1, "agent-42")
-        assert a == v.agent_pseudonym(ctx, 1, "agent-42")
-        assert (a.startswith("Agent ") and len(a) == 10 and "42" not in a[6:]) or a != v.agent_pseudonym(
-            ctx, 2, "agent-42"
-        )
+        name = v.agent_pseudonym(ctx, 1, "agent-42")
+        assert name == v.agent_pseudonym(ctx, 1, "agent-42")
+        assert len(name) == len("Agent 4F2A")
+        assert name.startswith("Agent ")
+        others = {v.agent_pseudonym(ctx, org, "agent-42") for org in range(2, 12)}
+        assert len(others | {name}) > 5  # the same CRM id at other organisations is someone else
+
+
+class TestSlidingBudget:
+    async def test_failures_late_in_one_hour_still_count_early_in_the_next(
+        self, ctx: ServiceContext, caller: Caller, clock: FrozenClock
+    ) -> None:
+        reference = "M-3479-BCDF-" + check_character("3479BCDF")
+        clock.set(NOW + timedelta(minutes=50))
+        for _ in range(100):
+            await check(ctx, caller, "00000000", mandate_reference=reference)
+        clock.set(NOW + timedelta(hours=1, minutes=5))  # a new clock hour, 15 minutes after the burst
+        with pytest.raises(RateLimited) as caught:
+            await check(ctx, caller, "00000000", mandate_reference=reference)
+        clock.advance(timedelta(seconds=caught.value.retry_after))
+        assert failure(await check(ctx, caller, "00000000", mandate_reference=reference))
+
+
+class TestNotYetStarted:
+    async def test_checks_before_the_start_neither_count_nor_lock(
+        self, ctx: ServiceContext, caller: Caller, holder: Holder, clock: FrozenClock
+    ) -> None:
+        later = await grant(ctx, holder, valid_from=NOW + timedelta(days=1), customer_reference="KL-2")
+        for _ in range(8):
+            assert failure(await check(ctx, caller, "00000000", mandate_reference=later.reference))
+            assert failure(await check(ctx, caller, "00000000", customer_reference="KL-2"))
+        assert await streak(ctx, later) == 0
+        clock.advance(timedelta(days=1))
+        issued = await codes.issue(ctx, later)
+        assert (await check(ctx, caller, issued.code, mandate_reference=later.reference))[
+            "result"
+        ] == "verified"
 
 
 class TestPending:

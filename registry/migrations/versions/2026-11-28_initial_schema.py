@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:13:05.462601
+Create Date: 2026-11-28 13:41:39.397987
 """
 from collections.abc import Sequence
 
@@ -99,6 +99,21 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_message_status_next_attempt_at'), ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('sign_in_link',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('client_ip', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_sign_in_link_token_hash'))
+    )
+    with op.batch_alter_table('sign_in_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_link_client_ip_created_at'), ['client_ip', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sign_in_link_email_created_at'), ['email', 'created_at'], unique=False)
+
     op.create_table('api_key',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
@@ -109,8 +124,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('failure_window', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('failure_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_api_key_organisation_id_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_key_key_hash'))
@@ -146,6 +159,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mandate_holder_id'), ['holder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mandate_organisation_id_customer_reference'), ['organisation_id', 'customer_reference'], unique=False)
 
+    op.create_table('web_session',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=False),
+    sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['holder_id'], ['holder.id'], name=op.f('fk_web_session_holder_id_holder')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_session')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_web_session_token_hash'))
+    )
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_session_holder_id'), ['holder_id'], unique=False)
+
+    op.create_table('api_key_failures',
+    sa.Column('api_key_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('minute', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_key.id'], name=op.f('fk_api_key_failures_api_key_id_api_key')),
+    sa.PrimaryKeyConstraint('api_key_id', 'minute', name=op.f('pk_api_key_failures'))
+    )
     op.create_table('authenticator',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mandate_id', sa.Integer(), nullable=False),
@@ -229,6 +265,11 @@ def downgrade() -> None:
 
     op.drop_table('call_code')
     op.drop_table('authenticator')
+    op.drop_table('api_key_failures')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_session_holder_id'))
+
+    op.drop_table('web_session')
     with op.batch_alter_table('mandate', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mandate_organisation_id_customer_reference'))
         batch_op.drop_index(batch_op.f('ix_mandate_holder_id'))
@@ -238,6 +279,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_key_organisation_id'))
 
     op.drop_table('api_key')
+    with op.batch_alter_table('sign_in_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sign_in_link_email_created_at'))
+        batch_op.drop_index(batch_op.f('ix_sign_in_link_client_ip_created_at'))
+
+    op.drop_table('sign_in_link')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_message_status_next_attempt_at'))
 

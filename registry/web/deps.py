@@ -1,0 +1,149 @@
+"""What pages need: the language, the signed-in holder, CSRF and origin checks, and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from babel.dates import format_date, format_datetime
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from registry.email.render import LOCALES, TIMEZONE
+from registry.models import Holder, WebSession
+from registry.security import equal
+from registry.services import sign_in
+from registry.unit_of_work import Context
+from registry.vocabulary import Action, Language, Relation
+from registry.web import i18n
+
+SESSION_COOKIE = "mr_session"
+LANGUAGE_COOKIE = "mr_lang"
+_environment = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+    extensions=["jinja2.ext.i18n"],
+)
+_environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates = Jinja2Templates(env=_environment)
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in holder; web/errors.py sends the browser to the sign-in page."""
+
+
+class ForbiddenForm(Exception):
+    """A form without a valid CSRF token, or posted from another site."""
+
+
+def language_of(request: Request, holder: Holder | None = None) -> Language:
+    chosen = i18n.pick(request.cookies.get(LANGUAGE_COOKIE))
+    if chosen:
+        return chosen
+    if holder is not None and (known := i18n.pick(holder.language)):
+        return known
+    return "nl"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Whoever is looking at the page: maybe a signed-in holder."""
+
+    language: Language
+    holder: Holder | None = None
+    session: WebSession | None = None
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token if self.session else ""
+
+
+async def get_visitor(request: Request, ctx: Context) -> Visitor:
+    found = await sign_in.current(ctx, request.cookies.get(SESSION_COOKIE))
+    holder, session = (found[1], found[0]) if found else (None, None)
+    language = language_of(request, holder)
+    i18n.current_language.set(language)
+    return Visitor(language, holder, session)
+
+
+VisitorDep = Annotated[Visitor, Depends(get_visitor)]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    language: Language
+    holder: Holder
+    session: WebSession
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+
+async def require_holder(visitor: VisitorDep) -> SignedIn:
+    if visitor.holder is None or visitor.session is None:
+        raise NotSignedIn
+    return SignedIn(visitor.language, visitor.holder, visitor.session)
+
+
+HolderDep = Annotated[SignedIn, Depends(require_holder)]
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a form posted from another site (Fetch Metadata, then Origin)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:  # browsers that send it say exactly where the form came from (Go's model)
+        if site not in ("same-origin", "none"):
+            raise ForbiddenForm
+        return  # Origin may be "null" here: pages with Referrer-Policy no-referrer send that
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    configured = request.app.state.wiring.settings.base_url
+    if origin is not None and origin not in (own, configured):
+        raise ForbiddenForm
+
+
+async def form_of(request: Request, visitor: SignedIn | Visitor) -> dict[str, Any]:
+    """The posted form, after the origin check and (for a signed-in visitor) the CSRF token check."""
+    check_origin(request)
+    form = await request.form()
+    if visitor.session is not None:
+        token = form.get("csrf_token")
+        if not isinstance(token, str) or not equal(token, visitor.session.csrf_token):
+            raise ForbiddenForm
+    return {key: (form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key)) for key in form}
+
+
+def render(
+    request: Request, name: str, visitor: SignedIn | Visitor, status: int = 200, **context: Any
+) -> HTMLResponse:
+    language = visitor.language
+
+    def date(value: datetime) -> str:
+        return format_date(value.astimezone(TIMEZONE), format="long", locale=LOCALES[language])
+
+    def moment(value: datetime) -> str:
+        return format_datetime(value.astimezone(TIMEZONE), "d MMMM y, HH:mm", locale=LOCALES[language])
+
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "visitor": visitor,
+            "lang": language,
+            "csrf": visitor.csrf,
+            "date": date,
+            "moment": moment,
+            "actions": list(Action),
+            "relations": list(Relation),
+            "relation_label": lambda value: Relation(value).label(language),
+            **context,
+        },
+        status_code=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

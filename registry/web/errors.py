@@ -1,0 +1,67 @@
+"""The one place where errors on pages become HTTP: a sign-in redirect or a plain page in the visitor's
+language, never a traceback."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from registry import errors
+from registry.web import i18n
+from registry.web.deps import ForbiddenForm, NotSignedIn, Visitor, language_of, render
+
+
+def _page(request: Request, status: int, heading: str, message: str) -> HTMLResponse:
+    visitor = Visitor(language_of(request))
+    i18n.current_language.set(visitor.language)
+    return render(
+        request, "error.html", visitor, status, heading=i18n.gettext(heading), message=i18n.gettext(message)
+    )
+
+
+async def not_signed_in(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+async def forbidden_form(request: Request, exc: Exception) -> Response:
+    return _page(
+        request,
+        403,
+        "This form could not be sent",
+        "The page was open too long or came from another website. Go back, reload the page and try again.",
+    )
+
+
+async def registry_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, errors.NotFound):
+        return _page(request, 404, "Page not found", "This page does not exist, or it is not yours.")
+    if isinstance(exc, errors.Conflict):
+        return _page(
+            request,
+            409,
+            "This cannot be done now",
+            "The mandate has changed in the meantime. Go back to your mandates and look again.",
+        )
+    return _page(request, 400, "Something is not right", "Go back and check what you filled in.")
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return _page(request, 404, "Page not found", "This page does not exist, or it is not yours.")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+        return _page(request, 405, "This cannot be done here", "Go back and use the buttons on the page.")
+    return await not_found(request, exc)
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    return _page(request, 503, "The registry is briefly unavailable", "Please try again in a few minutes.")
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    return _page(request, 500, "Something went wrong on our side", "Please try again in a moment.")
+
+
+HANDLERS = {NotSignedIn: not_signed_in, ForbiddenForm: forbidden_form}

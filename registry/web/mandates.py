@@ -1,0 +1,178 @@
+"""The holder's pages: overview, grant (with a review step), a mandate, its call code, revoke, unlock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from registry.email.render import TIMEZONE
+from registry.errors import FieldError, InvalidInput, RegistryError
+from registry.services import codes, mandates, organisations, verifications
+from registry.unit_of_work import Context
+from registry.vocabulary import EffectiveStatus
+from registry.web import i18n
+from registry.web.deps import HolderDep, form_of, render
+
+router = APIRouter(include_in_schema=False)
+LIFETIMES = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "3d": timedelta(days=3),
+    "7d": timedelta(days=7),
+}
+ENDED = (EffectiveStatus.revoked, EffectiveStatus.expired, EffectiveStatus.declined)
+# What each field's problem is called on the page, in the holder's words (the service speaks to developers).
+FIELD_MESSAGES = {
+    "organisation": "Choose the organisation from the list.",
+    "proxy.name": "Fill in the name of the person you authorise.",
+    "proxy.relation": "Choose how this person is related to you.",
+    "proxy.email": "This is not an e-mail address. Check it, for example name@example.nl.",
+    "proxy.phone": "Fill in a phone number of 6 to 15 digits, for example 06 1234 5678.",
+    "scope": "Choose at least one thing this person may do.",
+    "customer_reference": "Use at most 100 characters.",
+    "valid_from": "The start cannot be in the past, and must be within a year.",
+    "valid_until": "The end must be after the start and in the future, and at most 5 years after the start.",
+}
+
+
+def _field_errors(errors: list[FieldError]) -> dict[str, str]:
+    return {e.field.replace(".", "_"): i18n.gettext(FIELD_MESSAGES.get(e.field, e.message)) for e in errors}
+
+
+def _day(value: Any, end_of_day: bool) -> datetime | None:
+    """A date from a form as an instant in Amsterdam: the start of the day, or the end of it."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        field = "valid_until" if end_of_day else "valid_from"
+        raise InvalidInput.for_field(field, "Use a date such as 2027-01-31.") from exc
+    moment = datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0), TIMEZONE)
+    return moment
+
+
+def _draft(form: dict[str, Any], now: datetime) -> mandates.Draft:
+    scope = form.get("scope") or []
+    start = _day(form.get("valid_from"), end_of_day=False)
+    return mandates.Draft(
+        organisation=str(form.get("organisation") or ""),
+        proxy=mandates.Proxy(
+            str(form.get("proxy_name") or ""),
+            str(form.get("relation") or ""),
+            str(form.get("proxy_email") or "") or None,
+            str(form.get("proxy_phone") or "") or None,
+        ),
+        scope=[scope] if isinstance(scope, str) else list(scope),
+        valid_from=start if start is not None and start.date() > now.astimezone(TIMEZONE).date() else None,
+        valid_until=_day(form.get("valid_until"), end_of_day=True),
+        customer_reference=str(form.get("customer_reference") or "") or None,
+    )
+
+
+@router.get("/mandates")
+async def overview(request: Request, who: HolderDep, ctx: Context) -> Response:
+    views = await mandates.list_for_holder(ctx, who.holder)
+    groups = {
+        "active": [v for v in views if v.status in (EffectiveStatus.active, EffectiveStatus.scheduled)],
+        "pending": [v for v in views if v.status == EffectiveStatus.pending],
+        "ended": [v for v in views if v.status in ENDED],
+    }
+    return render(request, "mandates.html", who, groups=groups, flash=request.query_params.get("done"))
+
+
+async def _grant_form(
+    request: Request, who: HolderDep, ctx: Context, status: int = 200, **extra: Any
+) -> Response:
+    directory = [o for o in await organisations.list_all(ctx) if o.active]
+    return render(
+        request,
+        "grant.html",
+        who,
+        status,
+        organisations=directory,
+        form=extra.pop("form", {}),
+        errors=extra.pop("errors", {}),
+        **extra,
+    )
+
+
+@router.get("/mandates/new")
+async def grant_form(request: Request, who: HolderDep, ctx: Context) -> Response:
+    return await _grant_form(request, who, ctx)
+
+
+@router.post("/mandates/new")
+async def grant_review(request: Request, who: HolderDep, ctx: Context) -> Response:
+    """Check what was filled in and show it once more; nothing is granted yet."""
+    form = await form_of(request, who)
+    try:
+        reviewed = await mandates.review(ctx, _draft(form, ctx.clock.now()))
+    except InvalidInput as exc:
+        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(exc.errors))
+    except RegistryError as exc:
+        return await _grant_form(
+            request, who, ctx, 422, form=form, errors=_field_errors([FieldError("organisation", exc.detail)])
+        )
+    return render(request, "grant_review.html", who, form=form, reviewed=reviewed)
+
+
+@router.post("/mandates/new/confirm")
+async def grant_confirm(request: Request, who: HolderDep, ctx: Context) -> Response:
+    form = await form_of(request, who)
+    if form.get("change"):
+        return await _grant_form(request, who, ctx, form=form)
+    try:
+        mandate = await mandates.grant(ctx, who.holder, _draft(form, ctx.clock.now()))
+    except InvalidInput as exc:
+        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(exc.errors))
+    return RedirectResponse(f"/mandates/{mandate.reference}?done=granted", status_code=303)
+
+
+@router.get("/mandates/{reference}")
+async def detail(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    view = await mandates.get_for_holder(ctx, who.holder, reference)
+    lock = await verifications.lock_state(ctx, view.mandate)
+    return render(
+        request,
+        "mandate.html",
+        who,
+        view=view,
+        lock=lock,
+        lifetimes=list(LIFETIMES),
+        flash=request.query_params.get("done"),
+    )
+
+
+@router.post("/mandates/{reference}/code")
+async def issue_code(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    form = await form_of(request, who)
+    view = await mandates.get_for_holder(ctx, who.holder, reference)
+    lifetime = LIFETIMES.get(str(form.get("valid")), codes.DEFAULT)
+    issued = await codes.issue(ctx, view.mandate, lifetime, actor=f"holder:{who.holder.id}")
+    return render(request, "code.html", who, view=view, issued=issued)
+
+
+@router.get("/mandates/{reference}/revoke")
+async def revoke_confirm(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    view = await mandates.get_for_holder(ctx, who.holder, reference)
+    return render(request, "revoke.html", who, view=view)
+
+
+@router.post("/mandates/{reference}/revoke")
+async def revoke(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    await form_of(request, who)
+    await mandates.revoke(ctx, who.holder, reference)
+    return RedirectResponse("/mandates?done=revoked", status_code=303)
+
+
+@router.post("/mandates/{reference}/unlock")
+async def unlock(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    await form_of(request, who)
+    await verifications.unlock(ctx, who.holder, reference)
+    return RedirectResponse(f"/mandates/{reference}?done=unlocked", status_code=303)
