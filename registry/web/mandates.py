@@ -43,23 +43,25 @@ def _field_errors(errors: list[FieldError]) -> dict[str, str]:
     return {e.field.replace(".", "_"): i18n.gettext(FIELD_MESSAGES.get(e.field, e.message)) for e in errors}
 
 
-def _day(value: Any, end_of_day: bool) -> datetime | None:
+def _day(value: Any, end_of_day: bool, errors: list[FieldError]) -> datetime | None:
     """A date from a form as an instant in Amsterdam: the start of the day, or the end of it."""
     text = str(value or "").strip()
     if not text:
         return None
     try:
         day = date.fromisoformat(text)
-    except ValueError as exc:
-        field = "valid_until" if end_of_day else "valid_from"
-        raise InvalidInput.for_field(field, "Use a date such as 2027-01-31.") from exc
-    moment = datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0), TIMEZONE)
-    return moment
+    except ValueError:
+        errors.append(
+            FieldError("valid_until" if end_of_day else "valid_from", "Use a date such as 2027-01-31.")
+        )
+        return None
+    return datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0), TIMEZONE)
 
 
-def _draft(form: dict[str, Any], now: datetime) -> mandates.Draft:
+def _draft(form: dict[str, Any], now: datetime, errors: list[FieldError]) -> mandates.Draft:
+    """The form as a draft; dates that cannot be read are left out and named in `errors`."""
     scope = form.get("scope") or []
-    start = _day(form.get("valid_from"), end_of_day=False)
+    start = _day(form.get("valid_from"), False, errors)
     return mandates.Draft(
         organisation=str(form.get("organisation") or ""),
         proxy=mandates.Proxy(
@@ -70,7 +72,7 @@ def _draft(form: dict[str, Any], now: datetime) -> mandates.Draft:
         ),
         scope=[scope] if isinstance(scope, str) else list(scope),
         valid_from=start if start is not None and start.date() > now.astimezone(TIMEZONE).date() else None,
-        valid_until=_day(form.get("valid_until"), end_of_day=True),
+        valid_until=_day(form.get("valid_until"), True, errors),
         customer_reference=str(form.get("customer_reference") or "") or None,
     )
 
@@ -111,14 +113,18 @@ async def grant_form(request: Request, who: HolderDep, ctx: Context) -> Response
 async def grant_review(request: Request, who: HolderDep, ctx: Context) -> Response:
     """Check what was filled in and show it once more; nothing is granted yet."""
     form = await form_of(request, who)
+    unreadable: list[FieldError] = []
+    draft = _draft(form, ctx.clock.now(), unreadable)
     try:
-        reviewed = await mandates.review(ctx, _draft(form, ctx.clock.now()))
+        reviewed = await mandates.review(ctx, draft)
     except InvalidInput as exc:
-        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(exc.errors))
+        errors = _field_errors(exc.errors + unreadable)
+        return await _grant_form(request, who, ctx, 422, form=form, errors=errors)
     except RegistryError as exc:
-        return await _grant_form(
-            request, who, ctx, 422, form=form, errors=_field_errors([FieldError("organisation", exc.detail)])
-        )
+        errors = _field_errors([FieldError("organisation", exc.detail), *unreadable])
+        return await _grant_form(request, who, ctx, 422, form=form, errors=errors)
+    if unreadable:
+        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(unreadable))
     return render(request, "grant_review.html", who, form=form, reviewed=reviewed)
 
 
@@ -127,8 +133,12 @@ async def grant_confirm(request: Request, who: HolderDep, ctx: Context) -> Respo
     form = await form_of(request, who)
     if form.get("change"):
         return await _grant_form(request, who, ctx, form=form)
+    unreadable: list[FieldError] = []
+    draft = _draft(form, ctx.clock.now(), unreadable)
+    if unreadable:
+        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(unreadable))
     try:
-        mandate = await mandates.grant(ctx, who.holder, _draft(form, ctx.clock.now()))
+        mandate = await mandates.grant(ctx, who.holder, draft)
     except InvalidInput as exc:
         return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(exc.errors))
     return RedirectResponse(f"/mandates/{mandate.reference}?done=granted", status_code=303)

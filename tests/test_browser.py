@@ -1,0 +1,188 @@
+"""A holder in real Chromium against a real server, with e-mail through a real SMTP server.
+
+Chromium comes from Debian's `chromium` package (`.ci/run` installs it); Playwright drives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from registry.db import session_scope
+from registry.services import api_keys, organisations
+from registry.settings import new_key
+from registry.wiring import Wiring
+from tests.conftest import Databases, make_settings
+from tests.smtp import SMTPServer, free_port
+
+pytestmark = pytest.mark.committed
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser tests; .ci/run installs it")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SMTPServer]:
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(
+    databases: Databases, smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env.update(
+        REGISTRY_DATABASE_URL=databases.new_migrated(),
+        REGISTRY_HMAC_KEY=new_key(),
+        REGISTRY_ENCRYPTION_KEY=new_key(),
+        REGISTRY_EMAIL_BACKEND="smtp",
+        REGISTRY_SMTP_PORT=str(smtp.port),
+        REGISTRY_BASE_URL=base,
+        REGISTRY_OUTBOX_POLL_SECONDS="0.2",
+    )
+    log = tmp_path_factory.mktemp("browser") / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "registry", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield {**env, "base": base}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
+
+
+async def api_key_for(env: dict[str, str]) -> str:
+    settings = make_settings(
+        env["REGISTRY_DATABASE_URL"],
+        hmac_key=env["REGISTRY_HMAC_KEY"],
+        encryption_key=env["REGISTRY_ENCRYPTION_KEY"],
+    )
+    wiring = Wiring.build(settings)
+    try:
+        async with session_scope(wiring.session_factory) as session:
+            ctx = wiring.context(session)
+            await organisations.create(ctx, "energie-bv", "Energie BV")
+            return (await api_keys.create(ctx, "energie-bv", "crm", ["verify"]))[1]
+    finally:
+        await wiring.engine.dispose()
+
+
+async def mailed_link(smtp: SMTPServer, to: str) -> str:
+    for _ in range(100):
+        for message in reversed(smtp.inbox.messages):
+            if message["To"] == to:
+                body = message.get_body(("plain",))
+                assert body is not None
+                match = re.search(r"(http://\S+/sign-in/\S+)", body.get_content())
+                assert match
+                return match.group(1)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no e-mail to {to}")
+
+
+async def check(base: str, key: str, reference: str, code: str) -> str:
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{base}/v1/verifications",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"mandate_reference": reference, "code": code},
+        )
+    return str(answer.json()["result"])
+
+
+async def test_sign_in_grant_code_verify_revoke(server: dict[str, str], smtp: SMTPServer, page: Page) -> None:
+    base, key = server["base"], await api_key_for(server)
+    await page.goto(f"{base}/")
+    await page.get_by_role("link", name="Inloggen met uw e-mailadres").click()
+    await page.get_by_label("E-mailadres").fill("anna@example.nl")
+    await page.get_by_role("button", name="Stuur mij een link").click()
+    await page.get_by_text("We hebben een link gestuurd naar anna@example.nl").wait_for()
+    await page.goto(await mailed_link(smtp, "anna@example.nl"))
+    await page.get_by_role("button", name="Inloggen").click()
+    await page.get_by_role("heading", name="Uw machtigingen").wait_for()
+
+    await page.get_by_role("link", name="Iemand machtigen").click()
+    await page.get_by_label("Organisatie", exact=True).select_option("energie-bv")
+    await page.get_by_label("Naam van de persoon die u machtigt").fill("Jan de Vries")
+    await page.get_by_label("Deze persoon is mijn").select_option("partner")
+    await page.get_by_label("informatie opvragen").check()
+    await page.get_by_role("button", name="Volgende: controleren").click()
+    await page.get_by_role("button", name="Machtiging bevestigen").click()
+    await page.get_by_text("De machtiging werkt nu").wait_for()
+    reference = (await page.locator("dl.facts dd").first.inner_text()).strip()
+
+    async def new_code() -> str:
+        await page.goto(f"{base}/mandates/{reference}")
+        await page.get_by_role("button", name="Belcode maken").click()
+        return (await page.locator(".code").inner_text()).replace(" ", "")
+
+    first = await new_code()
+    assert await check(base, key, reference, first) == "verified"
+    second = await new_code()
+    await page.goto(f"{base}/mandates/{reference}")
+    await page.get_by_role("link", name="Machtiging stoppen").click()
+    await page.get_by_role("button", name="Ja, stoppen").click()
+    await page.get_by_text("De machtiging is gestopt").wait_for()
+    assert await check(base, key, reference, second) == "not_verified"
+    assert await check(base, key, reference, first) == "not_verified"
+    subjects = [m["Subject"] for m in smtp.inbox.messages if m["To"] == "anna@example.nl"]
+    for _ in range(50):
+        if len(subjects) >= 3:
+            break
+        await asyncio.sleep(0.1)
+        subjects = [m["Subject"] for m in smtp.inbox.messages if m["To"] == "anna@example.nl"]
+    assert "U heeft Jan de Vries gemachtigd bij Energie BV" in subjects
+    assert "De machtiging voor Jan de Vries is gestopt" in subjects

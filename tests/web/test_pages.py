@@ -1,0 +1,163 @@
+"""The holder's pages in-process: forms, CSRF and origin checks, other holders' data, languages."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from registry.models import Organisation
+from registry.services import ServiceContext, api_keys, holders, mandates
+from tests.web.conftest import csrf_of, sign_in
+
+GRANT = {
+    "organisation": "energie-bv",
+    "proxy_name": "Jan de Vries",
+    "relation": "partner",
+    "scope": ["information", "termination"],
+    "valid_until": "2027-06-30",
+}
+
+
+@pytest.fixture
+async def signed_in(client: httpx.AsyncClient, ctx: ServiceContext, organisation: Organisation) -> str:
+    await sign_in(client, ctx, "anna@example.nl")
+    return csrf_of(await client.get("/mandates"))
+
+
+async def grant(client: httpx.AsyncClient, csrf: str, **changes: object) -> httpx.Response:
+    form = {**GRANT, **changes, "csrf_token": csrf}
+    review = await client.post("/mandates/new", data=form)
+    assert review.status_code == 200, review.text
+    return await client.post("/mandates/new/confirm", data=form)
+
+
+class TestGrant:
+    async def test_missing_and_malformed_input_is_explained_and_kept(
+        self, client: httpx.AsyncClient, signed_in: str
+    ) -> None:
+        page = await client.post(
+            "/mandates/new",
+            data={
+                "csrf_token": signed_in,
+                "proxy_name": "Jan de Vries",
+                "proxy_email": "jan at home",
+                "valid_until": "31-12-2027",
+            },
+        )
+        assert page.status_code == 422
+        for field in ("organisation", "proxy_relation", "proxy_email", "scope", "valid_until"):
+            assert f'id="{field}-error"' in page.text, field
+        assert 'value="Jan de Vries"' in page.text
+        assert 'value="jan at home"' in page.text
+        assert "Kies minstens één ding" in page.text  # Dutch by default
+
+    async def test_review_then_confirm(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        review = await client.post("/mandates/new", data={**GRANT, "csrf_token": signed_in})
+        assert "Controleer uw machtiging" in review.text
+        assert "Let op: Jan de Vries mag ook uw contract wijzigen of opzeggen" in review.text
+        holder = await holders.find(ctx, "anna@example.nl")
+        assert holder is not None
+        assert await mandates.list_for_holder(ctx, holder) == []  # nothing granted by the review
+        done = await client.post("/mandates/new/confirm", data={**GRANT, "csrf_token": signed_in})
+        assert done.status_code == 303
+        detail = await client.get(done.headers["location"])
+        assert "De machtiging werkt nu" in detail.text
+        assert "30 juni 2027" in detail.text
+
+    async def test_a_call_code_that_verifies(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        done = await grant(client, signed_in)
+        reference = done.headers["location"].split("/")[2].split("?")[0]
+        page = await client.post(f"/mandates/{reference}/code", data={"csrf_token": signed_in, "valid": "1h"})
+        code = re.search(r'class="code"[^>]*>(\d{4} \d{4})<', page.text)
+        assert code, page.text
+        _, key = await api_keys.create(ctx, "energie-bv", "crm", ["verify"])
+        answer = await client.post(
+            "/v1/verifications",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"mandate_reference": reference, "code": code.group(1)},
+        )
+        assert answer.json()["result"] == "verified"
+
+
+class TestProtection:
+    async def test_a_form_without_a_csrf_token_is_refused(
+        self, client: httpx.AsyncClient, signed_in: str
+    ) -> None:
+        assert (await client.post("/mandates/new", data=GRANT)).status_code == 403
+        assert (await client.post("/mandates/new", data={**GRANT, "csrf_token": "forged"})).status_code == 403
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Origin": "https://evil.example"},
+            {"Sec-Fetch-Site": "same-site"},
+        ],
+    )
+    async def test_a_form_from_another_site_is_refused(
+        self, client: httpx.AsyncClient, signed_in: str, headers: dict[str, str]
+    ) -> None:
+        response = await client.post(
+            "/mandates/new", data={**GRANT, "csrf_token": signed_in}, headers=headers
+        )
+        assert response.status_code == 403
+
+    async def test_another_holders_mandate_is_404_everywhere(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        stranger = await holders.get_or_create_verified(ctx, "someone@example.org")
+        theirs = await mandates.grant(
+            ctx,
+            stranger,
+            mandates.Draft(
+                organisation="energie-bv", proxy=mandates.Proxy("X", "other"), scope=["information"]
+            ),
+        )
+        ref = theirs.reference
+        assert (await client.get(f"/mandates/{ref}")).status_code == 404
+        assert (await client.get(f"/mandates/{ref}/revoke")).status_code == 404
+        for action in ("code", "revoke", "unlock"):
+            response = await client.post(f"/mandates/{ref}/{action}", data={"csrf_token": signed_in})
+            assert response.status_code == 404, action
+        assert mandates.effective_status(theirs, ctx.clock.now()).value == "active"
+
+    async def test_pages_send_security_headers(self, client: httpx.AsyncClient) -> None:
+        page = await client.get("/sign-in")
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+
+    async def test_pages_need_a_session(self, client: httpx.AsyncClient) -> None:
+        for path in ("/mandates", "/mandates/new", "/mandates/M-3479-BCDF-7"):
+            response = await client.get(path)
+            assert (response.status_code, response.headers["location"]) == (303, "/sign-in")
+
+
+class TestRevoke:
+    async def test_revoke_asks_first_then_ends_at_once(
+        self, client: httpx.AsyncClient, signed_in: str
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        confirm = await client.get(f"/mandates/{reference}/revoke")
+        assert "Machtiging voor Jan de Vries stoppen?" in confirm.text
+        done = await client.post(f"/mandates/{reference}/revoke", data={"csrf_token": signed_in})
+        assert done.headers["location"] == "/mandates?done=revoked"
+        overview = await client.get(done.headers["location"])
+        assert "De machtiging is gestopt" in overview.text
+        assert "Gestopt" in overview.text
+
+
+class TestLanguage:
+    async def test_dutch_first_english_by_choice(self, client: httpx.AsyncClient, signed_in: str) -> None:
+        assert "Uw machtigingen" in (await client.get("/mandates")).text
+        switched = await client.post("/language", data={"csrf_token": signed_in, "language": "en"})
+        assert switched.status_code == 303
+        page = await client.get("/mandates")
+        assert "Your mandates" in page.text
+        assert '<html lang="en">' in page.text
