@@ -23,7 +23,8 @@ from sqlmodel import col, select
 
 from registry import otp
 from registry.db import session_scope
-from registry.models import AuditEvent, Mandate, MandateFailure, MandateGuard
+from registry.models import ApiKey, ApiKeyFailures, AuditEvent, Mandate, MandateFailure, MandateGuard
+from registry.references import check_character
 from registry.services import api_keys, authenticators, codes, holders, mandates, organisations
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
@@ -230,3 +231,21 @@ class TestGuessing:
         assert guard is None or guard.streak == 0
         assert (failures, audited) == (0, 0)
         assert await fire(stack, owner.key, owner.reference, [code]) == {(200, "verified"): 1}
+
+
+class TestKeyBudget:
+    async def test_a_parallel_burst_gets_exactly_the_budget(self, stack: Stack, wiring: Wiring) -> None:
+        """130 failing checks at once with one key: 100 are answered, 30 get 429, none slip through."""
+        case = await new_case(wiring, "burst")
+        nobody = "M-3479-BCDF-" + check_character("3479BCDF")
+        seen = await fire(stack, case.key, nobody, ["00000000"] * 130)
+        assert seen[(200, "not_verified")] == 100, seen
+        assert sum(n for (status, _), n in seen.items() if status == 429) == 30, seen
+        async with session_scope(wiring.session_factory) as session:
+            counted = await session.scalar(
+                select(func.sum(col(ApiKeyFailures.count)))
+                .select_from(ApiKeyFailures)
+                .join(ApiKey, col(ApiKey.id) == col(ApiKeyFailures.api_key_id))
+                .where(col(ApiKey.prefix) == case.key[:12])
+            )
+        assert counted == 100

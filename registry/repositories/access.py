@@ -51,6 +51,13 @@ class ApiKeyRepository(Repository):
         )
         return [(minute, int(count)) for minute, count in result.all()]
 
+    async def give_back_failure(self, key_id: int, minute: datetime) -> None:
+        await self.session.execute(
+            update(ApiKeyFailures)
+            .where(col(ApiKeyFailures.api_key_id) == key_id, col(ApiKeyFailures.minute) == minute)
+            .values(count=ApiKeyFailures.count - 1)
+        )
+
     async def count_failure(self, key_id: int, minute: datetime, forget_before: datetime) -> None:
         """Add one failure to the key's bucket for `minute`, and drop buckets older than the budget needs."""
         insert = self.insert(ApiKeyFailures).values(api_key_id=key_id, minute=minute, count=1)

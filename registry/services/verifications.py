@@ -108,21 +108,26 @@ def _field(errors: list[FieldError], parse: Any) -> Any:
         return None
 
 
-async def _check_budget(ctx: ServiceContext, caller: Caller) -> None:
-    """429 while the key has failed KEY_BLOCK_AT checks within the last 60 minutes."""
+async def _claim_failure(ctx: ServiceContext, caller: Caller) -> int:
+    """Count this check as a failure of the key before any code is looked at (given back on success),
+    and refuse it with 429 once the key has KEY_BLOCK_AT failures within the last 60 minutes. Claiming
+    first makes the budget exact under parallel requests: the bucket row is the key's turnstile."""
     now = ctx.clock.now()
-    buckets = await ApiKeyRepository(ctx.session).failures(_id(caller.key), now - BUDGET_WINDOW)
+    keys = ApiKeyRepository(ctx.session)
+    await keys.count_failure(_id(caller.key), _minute(now), now - BUDGET_WINDOW - timedelta(minutes=1))
+    buckets = await keys.failures(_id(caller.key), now - BUDGET_WINDOW)
     total = sum(count for _, count in buckets)
-    if total < KEY_BLOCK_AT:
-        return
-    # Wait until enough of the oldest minutes have left the window.
-    for minute, count in buckets:
+    if total <= KEY_BLOCK_AT:
+        return total
+    release_at = now
+    for minute, count in buckets:  # wait until enough of the oldest minutes have left the window
         total -= count
+        release_at = minute + BUDGET_WINDOW
         if total < KEY_BLOCK_AT:
-            retry = max(1, math.ceil((minute + BUDGET_WINDOW - now).total_seconds()))
             break
     raise RateLimited(
-        f"This key failed {KEY_BLOCK_AT} checks within an hour; it may check again later.", retry_after=retry
+        f"This key failed {KEY_BLOCK_AT} checks within an hour; it may check again later.",
+        retry_after=max(1, math.ceil((release_at - now).total_seconds())),
     )
 
 
@@ -161,7 +166,7 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
     """Check a code; return the JSON answer, which is kept byte for byte as the receipt."""
     caller.require("verify")
     clean = _clean(ctx, caller, check)
-    await _check_budget(ctx, caller)
+    failures = await _claim_failure(ctx, caller)
     now = ctx.clock.now()
     guards = GuardRepository(ctx.session)
     looked_at: list[Mandate] = []
@@ -188,6 +193,7 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
             break
     public_id = "vrf_" + secrets.token_urlsafe(18)
     if matched is not None:
+        await ApiKeyRepository(ctx.session).give_back_failure(_id(caller.key), _minute(now))
         await guards.succeeded(_id(matched))
         for other, _ in tried:  # the code was another of the customer's mandates': give their claim back
             if other is not matched:
@@ -195,7 +201,7 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
         answer = await _verified(ctx, public_id, matched, clean)
     else:
         answer = {"result": "not_verified", "verification_id": public_id}
-        await _failed(ctx, caller, tried, now)
+        await _failed(ctx, caller, tried, now, failures)
     # Rows are written in one order by every check (guards, the key, audit heads), so none deadlock.
     await api_keys.record_use(ctx, caller)
     return await _keep(ctx, caller, public_id, matched, clean, answer, looked_at, {m.id for m, _ in tried})
@@ -230,7 +236,11 @@ async def _verified(ctx: ServiceContext, public_id: str, mandate: Mandate, clean
 
 
 async def _failed(
-    ctx: ServiceContext, caller: Caller, tried: list[tuple[Mandate, MandateGuard]], now: datetime
+    ctx: ServiceContext,
+    caller: Caller,
+    tried: list[tuple[Mandate, MandateGuard]],
+    now: datetime,
+    failures: int,
 ) -> None:
     guards = GuardRepository(ctx.session)
     for mandate, guard in tried:
@@ -246,9 +256,6 @@ async def _failed(
                 ctx, mandate, "verification.locked", {"until": (now + SOFT_LOCK_FOR).isoformat()}
             )
             await notifications.mandate_locked(ctx, mandate, hard=False)
-    keys = ApiKeyRepository(ctx.session)
-    await keys.count_failure(_id(caller.key), _minute(now), now - BUDGET_WINDOW - timedelta(minutes=1))
-    failures = sum(count for _, count in await keys.failures(_id(caller.key), now - BUDGET_WINDOW))
     if failures == KEY_ALERT_AT:
         await audit.record(
             ctx,

@@ -315,12 +315,12 @@ class TestKeyBudget:
             .all()
         )
         assert mails == ["security@energie.example"]
-        with pytest.raises(RateLimited) as caught:
+        buckets = await ApiKeyRepository(ctx.session).failures(caller.key.id or 0, NOW - timedelta(hours=1))
+        assert sum(count for _, count in buckets) == 100
+        with pytest.raises(RateLimited) as caught:  # in a request, this rolls back its own claim
             await check(ctx, caller, "00000000", mandate_reference=reference)
         assert 0 < caught.value.retry_after <= 3600
         assert failure(await check(ctx, other, "00000000", mandate_reference=reference))
-        buckets = await ApiKeyRepository(ctx.session).failures(caller.key.id or 0, NOW - timedelta(hours=1))
-        assert sum(count for _, count in buckets) == 100
 
 
 class TestInputAndScope:
@@ -359,6 +359,22 @@ class TestInputAndScope:
         assert name.startswith("Agent ")
         others = {v.agent_pseudonym(ctx, org, "agent-42") for org in range(2, 12)}
         assert len(others | {name}) > 5  # the same CRM id at other organisations is someone else
+
+
+class TestBudgetCountsFailuresOnly:
+    async def test_a_success_gives_its_claim_back(
+        self, ctx: ServiceContext, caller: Caller, mandate: Mandate
+    ) -> None:
+        nobody = "M-3479-BCDF-" + check_character("3479BCDF")
+        for _ in range(99):
+            await check(ctx, caller, "00000000", mandate_reference=nobody)
+        issued = await codes.issue(ctx, mandate)
+        assert (await check(ctx, caller, issued.code, mandate_reference=mandate.reference))[
+            "result"
+        ] == "verified"
+        assert failure(await check(ctx, caller, "00000000", mandate_reference=nobody))  # the 100th failure
+        with pytest.raises(RateLimited):
+            await check(ctx, caller, "00000000", mandate_reference=nobody)
 
 
 class TestSlidingBudget:
