@@ -171,6 +171,8 @@ async def test_sign_in_grant_code_verify_revoke(server: dict[str, str], smtp: SM
 
     first = await new_code()
     assert await check(base, key, reference, first) == "verified"
+    await page.get_by_role("link", name="Activiteit").click()
+    await page.get_by_text("Gecontroleerd: de code klopte").wait_for()
     second = await new_code()
     await page.goto(f"{base}/mandates/{reference}")
     await page.get_by_role("link", name="Machtiging stoppen").click()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from registry.models import AuditEvent, AuditHead, AuditSeal
+from registry.models import AuditEvent, AuditHead, AuditSeal, Mandate, Organisation
 from registry.repositories.base import Repository
 
 GENESIS = "0" * 64
@@ -83,3 +83,18 @@ class AuditRepository(Repository):
             select(AuditEvent).where(AuditEvent.mandate_id == mandate_id).order_by(col(AuditEvent.seq))
         )
         return result.scalars().all()
+
+    async def for_holder(
+        self, holder_id: int, kinds: Collection[str], before: int | None, limit: int
+    ) -> Sequence[tuple[AuditEvent, Mandate | None, Organisation | None]]:
+        """The holder's events of these kinds, newest first, with their mandate and organisation."""
+        query = (
+            select(AuditEvent, Mandate, Organisation)
+            .outerjoin(Mandate, col(Mandate.id) == col(AuditEvent.mandate_id))
+            .outerjoin(Organisation, col(Organisation.id) == col(Mandate.organisation_id))
+            .where(col(AuditEvent.holder_id) == holder_id, col(AuditEvent.kind).in_(kinds))
+        )
+        if before is not None:
+            query = query.where(col(AuditEvent.id) < before)
+        result = await self.session.execute(query.order_by(col(AuditEvent.id).desc()).limit(limit))
+        return [(row[0], row[1], row[2]) for row in result.all()]

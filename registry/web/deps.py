@@ -141,6 +141,10 @@ def render(
             "actions": list(Action),
             "relations": list(Relation),
             "relation_label": lambda value: Relation(value).label(language),
+            "action_label": lambda value: (
+                Action(value).label(language) if value in Action.__members__ else value
+            ),
+            "tz": TIMEZONE,
             **context,
         },
         status_code=status,

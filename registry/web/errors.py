@@ -3,6 +3,8 @@ language, never a traceback."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -10,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from registry import errors
 from registry.web import i18n
 from registry.web.deps import ForbiddenForm, NotSignedIn, Visitor, language_of, render
+
+log = logging.getLogger(__name__)
 
 
 def _page(request: Request, status: int, heading: str, message: str) -> HTMLResponse:
@@ -61,6 +65,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return _page(request, 500, "Something went wrong on our side", "Please try again in a moment.")
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from registry.email.render import TIMEZONE
 from registry.errors import FieldError, InvalidInput, RegistryError
-from registry.services import codes, mandates, organisations, verifications
+from registry.services import activity, codes, mandates, organisations, verifications
 from registry.unit_of_work import Context
 from registry.vocabulary import EffectiveStatus
 from registry.web import i18n
@@ -186,3 +186,46 @@ async def unlock(request: Request, reference: str, who: HolderDep, ctx: Context)
     await form_of(request, who)
     await verifications.unlock(ctx, who.holder, reference)
     return RedirectResponse(f"/mandates/{reference}?done=unlocked", status_code=303)
+
+
+@router.post("/mandates/{reference}/change")
+async def change(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    """Change what the proxy may do, or the end date."""
+    form = await form_of(request, who)
+    unreadable: list[FieldError] = []
+    end = _day(form.get("valid_until"), True, unreadable)
+    scope = form.get("scope") or []
+    try:
+        if unreadable:
+            raise InvalidInput("unreadable date", unreadable)
+        await mandates.change(
+            ctx,
+            who.holder,
+            reference,
+            scope=[scope] if isinstance(scope, str) else list(scope),
+            valid_until=end,
+        )
+    except InvalidInput as exc:
+        view = await mandates.get_for_holder(ctx, who.holder, reference)
+        lock = await verifications.lock_state(ctx, view.mandate)
+        return render(
+            request,
+            "mandate.html",
+            who,
+            422,
+            view=view,
+            lock=lock,
+            lifetimes=list(LIFETIMES),
+            errors=_field_errors(exc.errors),
+            form=form,
+        )
+    return RedirectResponse(f"/mandates/{reference}?done=changed", status_code=303)
+
+
+@router.get("/activity")
+async def activity_page(request: Request, who: HolderDep, ctx: Context) -> Response:
+    before = request.query_params.get("before")
+    entries, next_before = await activity.for_holder(
+        ctx, who.holder, int(before) if before and before.isdigit() else None
+    )
+    return render(request, "activity.html", who, entries=entries, next_before=next_before)

@@ -161,3 +161,65 @@ class TestLanguage:
         page = await client.get("/mandates")
         assert "Your mandates" in page.text
         assert '<html lang="en">' in page.text
+
+
+class TestChangeAndActivity:
+    async def test_change_scope_and_end_with_errors_next_to_the_field(
+        self, client: httpx.AsyncClient, signed_in: str
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        bad = await client.post(
+            f"/mandates/{reference}/change",
+            data={"csrf_token": signed_in, "valid_until": "2040-01-01", "scope": "billing"},
+        )
+        assert bad.status_code == 422
+        assert 'id="valid_until-error"' in bad.text
+        assert 'value="2040-01-01"' in bad.text
+        ok = await client.post(
+            f"/mandates/{reference}/change",
+            data={"csrf_token": signed_in, "valid_until": "2027-03-31", "scope": "billing"},
+        )
+        assert ok.headers["location"] == f"/mandates/{reference}?done=changed"
+        page = await client.get(ok.headers["location"])
+        assert "31 maart 2027" in page.text
+        assert "rekeningen en betalingsregelingen" in page.text
+
+    async def test_activity_shows_checks_with_organisation_and_agent_pseudonym(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        page = await client.post(f"/mandates/{reference}/code", data={"csrf_token": signed_in, "valid": "1h"})
+        code = re.search(r'class="code"[^>]*>(\d{4} \d{4})<', page.text)
+        assert code
+        _, key = await api_keys.create(ctx, "energie-bv", "crm", ["verify"])
+        await client.post(
+            "/v1/verifications",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "mandate_reference": reference,
+                "code": code.group(1),
+                "action": "information",
+                "agent_id": "crm-agent-0042",
+            },
+        )
+        activity = await client.get("/activity")
+        assert "Gecontroleerd: de code klopte (informatie opvragen)" in activity.text
+        assert re.search(r"Energie BV, Agent [0-9A-F]{4}", activity.text)
+        assert "crm-agent-0042" not in activity.text
+        assert "Belcode gemaakt" in activity.text
+        assert "Machtiging gegeven" in activity.text
+
+    async def test_activity_is_paginated_newest_first(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        for _ in range(30):
+            await client.post(f"/mandates/{reference}/code", data={"csrf_token": signed_in, "valid": "1h"})
+        first = await client.get("/activity")
+        assert first.text.count("<tr>") == 1 + 25
+        older = re.search(r'href="/activity\?before=(\d+)"', first.text)
+        assert older
+        second = await client.get(f"/activity?before={older.group(1)}")
+        assert second.text.count("<tr>") == 1 + 6  # 5 more codes and the grant
+        assert "Machtiging gegeven" in second.text
+        assert "/activity?before=" not in second.text
