@@ -94,14 +94,32 @@ def server(
             process.kill()
 
 
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            yield await browser.new_page()
+            # bypass_csp only lets the test inject axe-core; the pages' own policy is tested elsewhere
+            context = await browser.new_context(bypass_csp=True)
+            yield await context.new_page()
         finally:
             await browser.close()
+
+
+async def axe_problems(page: Page) -> list[str]:
+    """Serious and critical WCAG 2.1 A/AA violations that axe-core finds on the page."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
+    )
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}x)"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 async def api_key_for(env: dict[str, str]) -> str:
@@ -143,8 +161,16 @@ async def check(base: str, key: str, reference: str, code: str) -> str:
     return str(answer.json()["result"])
 
 
-async def test_sign_in_grant_code_verify_revoke(server: dict[str, str], smtp: SMTPServer, page: Page) -> None:
-    base, key = server["base"], await api_key_for(server)
+@pytest.fixture(scope="module")
+async def key(server: dict[str, str]) -> str:
+    """Energie BV in the directory, with an API key to verify codes."""
+    return await api_key_for(server)
+
+
+async def test_sign_in_grant_code_verify_revoke(
+    server: dict[str, str], smtp: SMTPServer, page: Page, key: str
+) -> None:
+    base = server["base"]
     await page.goto(f"{base}/")
     await page.get_by_role("link", name="Inloggen met uw e-mailadres").click()
     await page.get_by_label("E-mailadres").fill("anna@example.nl")
@@ -188,3 +214,56 @@ async def test_sign_in_grant_code_verify_revoke(server: dict[str, str], smtp: SM
         subjects = [m["Subject"] for m in smtp.inbox.messages if m["To"] == "anna@example.nl"]
     assert "U heeft Jan de Vries gemachtigd bij Energie BV" in subjects
     assert "De machtiging voor Jan de Vries is gestopt" in subjects
+
+
+@pytest.mark.usefixtures("key")
+async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
+    server: dict[str, str], smtp: SMTPServer, page: Page
+) -> None:
+    base = server["base"]
+    problems: dict[str, list[str]] = {}
+
+    async def audit(name: str) -> None:
+        found = await axe_problems(page)
+        if found:
+            problems[name] = found
+
+    for language, switch in (("nl", None), ("en", "English")):
+        await page.context.clear_cookies()
+        await page.goto(f"{base}/")
+        if switch:
+            await page.get_by_role("button", name=switch).click()
+        await audit(f"{language} home")
+        await page.goto(f"{base}/sign-in")
+        await page.locator("#email").fill("not an address")
+        await page.locator("form[action='/sign-in'] button").click()
+        await audit(f"{language} sign-in with an error")
+        email = f"a11y-{language}@example.nl"
+        await page.locator("#email").fill(email)
+        await page.locator("form[action='/sign-in'] button").click()
+        await audit(f"{language} link sent")
+        await page.goto(await mailed_link(smtp, email))
+        await audit(f"{language} sign-in confirmation")
+        await page.locator("main form button").click()
+        await audit(f"{language} overview")
+        await page.goto(f"{base}/mandates/new")
+        await page.locator("form[action='/mandates/new'] button[type=submit]").click()
+        await audit(f"{language} grant with errors")
+        await page.locator("#organisation").select_option("energie-bv")
+        await page.locator("#proxy_name").fill("Jan de Vries")
+        await page.locator("#proxy_relation").select_option("partner")
+        await page.locator("#scope-termination").check()
+        await page.locator("form[action='/mandates/new'] button[type=submit]").click()
+        await audit(f"{language} review")
+        await page.locator("form[action='/mandates/new/confirm'] button:not([name])").click()
+        await audit(f"{language} mandate")
+        reference = (await page.locator("dl.facts dd").first.inner_text()).strip()
+        await page.locator(f"form[action='/mandates/{reference}/code'] button").click()
+        await audit(f"{language} call code")
+        await page.goto(f"{base}/mandates/{reference}/revoke")
+        await audit(f"{language} revoke")
+        await page.goto(f"{base}/activity")
+        await audit(f"{language} activity")
+        await page.goto(f"{base}/mandates/M-3479-BCDF-7")
+        await audit(f"{language} not found")
+    assert problems == {}
