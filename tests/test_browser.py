@@ -264,6 +264,10 @@ async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
         await audit(f"{language} revoke")
         await page.goto(f"{base}/activity")
         await audit(f"{language} activity")
+        await page.goto(f"{base}/account")
+        await audit(f"{language} account")
+        await page.goto(f"{base}/account/delete")
+        await audit(f"{language} account deletion")
         await page.goto(f"{base}/mandates/M-3479-BCDF-7")
         await audit(f"{language} not found")
     assert problems == {}

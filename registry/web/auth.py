@@ -27,7 +27,7 @@ TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 async def home(request: Request, visitor: VisitorDep) -> Response:
     if visitor.holder is not None:
         return RedirectResponse("/mandates", status_code=303)
-    return render(request, "home.html", visitor)
+    return render(request, "home.html", visitor, deleted=request.query_params.get("deleted") == "1")
 
 
 @router.get("/sign-in")

@@ -223,3 +223,42 @@ class TestChangeAndActivity:
         assert second.text.count("<tr>") == 1 + 6  # 5 more codes and the grant
         assert "Machtiging gegeven" in second.text
         assert "/activity?before=" not in second.text
+
+
+class TestAccount:
+    async def test_download_holds_my_mandates_and_activity_only(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        stranger = await holders.get_or_create_verified(ctx, "someone@example.org")
+        await mandates.grant(
+            ctx,
+            stranger,
+            mandates.Draft(
+                organisation="energie-bv", proxy=mandates.Proxy("Piet", "other"), scope=["information"]
+            ),
+        )
+        download = await client.get("/account/data.json")
+        assert download.headers["content-disposition"].startswith("attachment")
+        data = download.json()
+        assert data["account"]["email"] == "anna@example.nl"
+        assert [m["reference"] for m in data["mandates"]] == [reference]
+        assert data["mandates"][0]["proxy"]["name"] == "Jan de Vries"
+        assert "mandate.granted" in [a["what"] for a in data["activity"]]
+        assert "someone@example.org" not in download.text
+        assert "Piet" not in download.text
+
+    async def test_delete_revokes_everything_and_forgets_the_address(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        holder = await holders.find(ctx, "anna@example.nl")
+        assert holder is not None
+        confirm = await client.get("/account/delete")
+        assert "Uw account verwijderen?" in confirm.text
+        done = await client.post("/account/delete", data={"csrf_token": signed_in})
+        assert done.headers["location"] == "/?deleted=1"
+        assert (await client.get("/mandates")).status_code == 303
+        assert await holders.find(ctx, "anna@example.nl") is None
+        view = await mandates.get_for_holder(ctx, holder, reference)
+        assert view.status.value == "revoked"
