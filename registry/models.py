@@ -287,3 +287,17 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = _utc()
     expires_at: datetime = _utc()
     revoked_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class AuthenticatorInvitation(SQLModel, table=True):
+    """An e-mailed link with which the proxy sets up an authenticator app; only the token's hash is kept."""
+
+    __tablename__ = "authenticator_invitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mandate_id: int = Field(foreign_key="mandate.id", index=True)
+    email: str = Field(max_length=320)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(default=None, nullable=True)

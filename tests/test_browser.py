@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Page, async_playwright
 
@@ -262,6 +263,13 @@ async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
         await audit(f"{language} call code")
         await page.goto(f"{base}/mandates/{reference}/revoke")
         await audit(f"{language} revoke")
+        await page.goto(f"{base}/mandates/{reference}")
+        await page.locator("#invite_email").fill(f"proxy-{language}@example.nl")
+        await page.locator(f"form[action='/mandates/{reference}/invite'] button").click()
+        await page.goto(await mailed(smtp, f"proxy-{language}@example.nl", r"(http://\S+/enrol/\S+)"))
+        await audit(f"{language} enrolment start")
+        await page.locator("main form button").click()
+        await audit(f"{language} enrolment with QR code")
         await page.goto(f"{base}/activity")
         await audit(f"{language} activity")
         await page.goto(f"{base}/account")
@@ -271,3 +279,56 @@ async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
         await page.goto(f"{base}/mandates/M-3479-BCDF-7")
         await audit(f"{language} not found")
     assert problems == {}
+
+
+async def mailed(smtp: SMTPServer, to: str, pattern: str) -> str:
+    for _ in range(100):
+        for message in reversed(smtp.inbox.messages):
+            body = message.get_body(("plain",))
+            if message["To"] == to and body is not None and (found := re.search(pattern, body.get_content())):
+                return found.group(1)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no e-mail to {to} matching {pattern}")
+
+
+async def test_invite_a_proxy_who_enrols_an_authenticator_and_verifies(
+    server: dict[str, str], smtp: SMTPServer, page: Page, key: str
+) -> None:
+    base = server["base"]
+    await page.goto(f"{base}/sign-in")
+    await page.locator("#email").fill("els@example.nl")
+    await page.locator("form[action='/sign-in'] button").click()
+    await page.goto(await mailed_link(smtp, "els@example.nl"))
+    await page.locator("main form button").click()
+    await page.goto(f"{base}/mandates/new")
+    await page.get_by_label("Organisatie", exact=True).select_option("energie-bv")
+    await page.get_by_label("Naam van de persoon die u machtigt").fill("Piet Jansen")
+    await page.get_by_label("Deze persoon is mijn").select_option("child")
+    await page.get_by_label("afspraken maken en verzetten").check()
+    await page.get_by_role("button", name="Volgende: controleren").click()
+    await page.get_by_role("button", name="Machtiging bevestigen").click()
+    reference = (await page.locator("dl.facts dd").first.inner_text()).strip()
+    await page.get_by_label("Zijn of haar e-mailadres").fill("piet@example.nl")
+    await page.get_by_role("button", name="Uitnodiging sturen").click()
+    await page.get_by_text("De uitnodiging is verstuurd").wait_for()
+
+    # The proxy, in a browser of their own: no account, only the e-mailed link.
+    invitation = await mailed(smtp, "piet@example.nl", r"(http://\S+/enrol/\S+)")
+    await page.context.clear_cookies()
+    await page.goto(invitation)
+    await page.get_by_role("button", name="Beginnen").click()
+    assert await page.locator(".qr svg").count() == 1
+    secret = (await page.locator("#secret").inner_text()).replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    await page.get_by_label("De 6 cijfers die de app nu toont").fill(
+        "000000" if totp.now() != "000000" else "111111"
+    )
+    await page.get_by_role("button", name="Afronden").click()
+    await page.get_by_text("Die code klopt niet").wait_for()
+    await page.get_by_label("De 6 cijfers die de app nu toont").fill(totp.now())
+    await page.get_by_role("button", name="Afronden").click()
+    await page.get_by_role("heading", name="De app is klaar").wait_for()
+
+    code = totp.at(int(time.time()) + 30)  # the next step: inside T-1..T+1, later than the one just used
+    assert await check(base, key, reference, code) == "verified"
+    assert await check(base, key, reference, code) == "not_verified"

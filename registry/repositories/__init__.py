@@ -7,6 +7,7 @@ from registry.repositories.checks import (
     AuthenticatorRepository,
     CodeRepository,
     GuardRepository,
+    InvitationRepository,
     VerificationRepository,
 )
 from registry.repositories.directory import HolderRepository, MandateRepository, OrganisationRepository
@@ -22,6 +23,7 @@ __all__ = [
     "CodeRepository",
     "GuardRepository",
     "HolderRepository",
+    "InvitationRepository",
     "MandateRepository",
     "OrganisationRepository",
     "OutboxRepository",

@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, update
 from sqlmodel import col, select
 
-from registry.models import Authenticator, CallCode, Mandate, MandateFailure, MandateGuard, Verification
+from registry.models import (
+    Authenticator,
+    AuthenticatorInvitation,
+    CallCode,
+    Mandate,
+    MandateFailure,
+    MandateGuard,
+    Verification,
+)
 from registry.repositories.base import Repository
 
 
@@ -173,3 +181,25 @@ class VerificationRepository(Repository):
             .order_by(col(Mandate.id))
         )
         return result.scalars().all()
+
+
+class InvitationRepository(Repository):
+    async def by_hash(self, token_hash: str) -> tuple[AuthenticatorInvitation, Mandate] | None:
+        result = await self.session.execute(
+            select(AuthenticatorInvitation, Mandate)
+            .join(Mandate, col(Mandate.id) == col(AuthenticatorInvitation.mandate_id))
+            .where(AuthenticatorInvitation.token_hash == token_hash)
+        )
+        row = result.first()
+        return (row[0], row[1]) if row else None
+
+    async def use(self, invitation_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(AuthenticatorInvitation)
+            .where(
+                col(AuthenticatorInvitation.id) == invitation_id,
+                col(AuthenticatorInvitation.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ SHOWN = {
     "mandate.changed",
     "mandate.revoked",
     "call_code.issued",
+    "authenticator.invited",
     "authenticator.activated",
     "verification.succeeded",
     "verification.failed",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from registry import otp
 from registry.errors import Conflict, InvalidInput, MandateNotActive
-from registry.models import Authenticator, Mandate
-from registry.repositories import AuthenticatorRepository, OrganisationRepository
-from registry.security import decrypt, encrypt
-from registry.services import ServiceContext, audit
+from registry.models import Authenticator, AuthenticatorInvitation, Holder, Mandate
+from registry.repositories import AuthenticatorRepository, InvitationRepository, OrganisationRepository
+from registry.security import decrypt, encrypt, keyed_hash, new_token
+from registry.services import ServiceContext, audit, mandates, notifications
+from registry.services.holders import normalise_email
 from registry.services.mandates import effective_status
-from registry.vocabulary import EffectiveStatus
+from registry.vocabulary import EffectiveStatus, Language
 
 PENDING, ACTIVE = "pending", "active"
 
@@ -102,3 +104,69 @@ async def spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
         return False
     step = otp.matching_step(_secret(ctx, authenticator, mandate), code, ctx.clock.now())
     return step is not None and await repo.accept_step(authenticator.id, step)
+
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+async def invite(ctx: ServiceContext, holder: Holder, reference: str, email: str | None) -> None:
+    """E-mail the proxy a link to set up an authenticator app for this mandate (valid for 7 days)."""
+    view = await mandates.get_for_holder(ctx, holder, reference)
+    mandate = view.mandate
+    if view.status not in (EffectiveStatus.active, EffectiveStatus.scheduled):
+        raise MandateNotActive("Only a mandate that has not ended can get an authenticator.")
+    address = normalise_email(email or mandate.proxy_email or "", "email")
+    token = new_token()
+    now = ctx.clock.now()
+    await InvitationRepository(ctx.session).add(
+        AuthenticatorInvitation(
+            mandate_id=mandate.id or 0,
+            email=address,
+            token_hash=keyed_hash(ctx.keys, "invitation", token),
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+    )
+    language: Language = "en" if holder.language == "en" else "nl"
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=address,
+        language=language,
+        template="authenticator_invitation",
+        context={
+            **notifications.mandate_context(mandate, view.organisation, language),
+            "link": f"{ctx.mailer.base_url}/enrol/{token}",
+            "days": INVITATION_LIFETIME.days,
+        },
+    )
+    await audit.record(
+        ctx,
+        f"mandate:{mandate.reference}",
+        "authenticator.invited",
+        f"holder:{holder.id}",
+        organisation_id=mandate.organisation_id,
+        holder_id=mandate.holder_id,
+        mandate_id=mandate.id,
+    )
+
+
+async def invitation(ctx: ServiceContext, token: str) -> tuple[AuthenticatorInvitation, Mandate] | None:
+    """The invitation behind a link, if it can still be used."""
+    found = await InvitationRepository(ctx.session).by_hash(keyed_hash(ctx.keys, "invitation", token))
+    if found is None or found[0].used_at is not None or ctx.clock.now() >= found[0].expires_at:
+        return None
+    if effective_status(found[1], ctx.clock.now()) not in (EffectiveStatus.active, EffectiveStatus.scheduled):
+        return None
+    return found
+
+
+async def accept(ctx: ServiceContext, token: str, code: str) -> Mandate:
+    """Activate the authenticator set up from an invitation with its first correct code."""
+    found = await invitation(ctx, token)
+    if found is None:
+        raise Conflict("This invitation has been used or has expired.")
+    invite_row, mandate = found
+    await activate(ctx, mandate, code)
+    await InvitationRepository(ctx.session).use(invite_row.id or 0, ctx.clock.now())
+    return mandate

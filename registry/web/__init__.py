@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from registry.web import account, auth, mandates, pages
+from registry.web import account, auth, enrol, mandates, pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -12,6 +12,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(mandates.router)
 router.include_router(account.router)
+router.include_router(enrol.router)
 router.include_router(pages.router)
 
 __all__ = ["STATIC", "router"]

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from registry.email.render import TIMEZONE
 from registry.errors import FieldError, InvalidInput, RegistryError
-from registry.services import activity, codes, mandates, organisations, verifications
+from registry.services import activity, authenticators, codes, mandates, organisations, verifications
 from registry.unit_of_work import Context
 from registry.vocabulary import EffectiveStatus
 from registry.web import i18n
@@ -229,3 +229,28 @@ async def activity_page(request: Request, who: HolderDep, ctx: Context) -> Respo
         ctx, who.holder, int(before) if before and before.isdigit() else None
     )
     return render(request, "activity.html", who, entries=entries, next_before=next_before)
+
+
+@router.post("/mandates/{reference}/invite")
+async def invite(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    """E-mail the proxy a link to set up an authenticator app."""
+    form = await form_of(request, who)
+    email = str(form.get("email") or "").strip()
+    try:
+        await authenticators.invite(ctx, who.holder, reference, email or None)
+    except InvalidInput:
+        view = await mandates.get_for_holder(ctx, who.holder, reference)
+        lock = await verifications.lock_state(ctx, view.mandate)
+        message = i18n.gettext("This is not an e-mail address. Check it, for example name@example.nl.")
+        return render(
+            request,
+            "mandate.html",
+            who,
+            422,
+            view=view,
+            lock=lock,
+            lifetimes=list(LIFETIMES),
+            invite_error=message,
+            invite_email=email,
+        )
+    return RedirectResponse(f"/mandates/{reference}?done=invited", status_code=303)

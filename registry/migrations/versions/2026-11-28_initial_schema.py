@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:41:39.397987
+Create Date: 2026-11-28 14:10:40.788536
 """
 from collections.abc import Sequence
 
@@ -194,6 +194,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_authenticator')),
     sa.UniqueConstraint('mandate_id', name=op.f('uq_authenticator_mandate_id'))
     )
+    op.create_table('authenticator_invitation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mandate_id', sa.Integer(), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_authenticator_invitation_mandate_id_mandate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_authenticator_invitation')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_authenticator_invitation_token_hash'))
+    )
+    with op.batch_alter_table('authenticator_invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_authenticator_invitation_mandate_id'), ['mandate_id'], unique=False)
+
     op.create_table('call_code',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mandate_id', sa.Integer(), nullable=False),
@@ -264,6 +279,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_call_code_mandate_id_retired_at_used_at'))
 
     op.drop_table('call_code')
+    with op.batch_alter_table('authenticator_invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_authenticator_invitation_mandate_id'))
+
+    op.drop_table('authenticator_invitation')
     op.drop_table('authenticator')
     op.drop_table('api_key_failures')
     with op.batch_alter_table('web_session', schema=None) as batch_op:
