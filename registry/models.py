@@ -84,6 +84,7 @@ class Mandate(SQLModel, table=True):
     basis: str = Field(max_length=32)
     status: str = Field(max_length=16)
     binding: str = Field(max_length=32)
+    notify_checks: bool = False  # e-mail the holder after each successful check (on for high-risk scopes)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     revoked_at: datetime | None = _utc(default=None, nullable=True)

@@ -200,6 +200,7 @@ async def grant(
             basis=basis,
             status=status,
             binding=binding,
+            notify_checks=any(Action(action).high_risk for action in scope),
             created_at=now,
             updated_at=now,
         )
@@ -268,6 +269,16 @@ def _dates_and_scope(mandate: Mandate) -> dict[str, object]:
         "valid_from": mandate.valid_from.isoformat(),
         "valid_until": mandate.valid_until.isoformat(),
     }
+
+
+async def set_check_notices(ctx: ServiceContext, holder: Holder, reference: str, on: bool) -> Mandate:
+    """Whether the holder gets an e-mail after each successful check of this mandate."""
+    mandate, _ = await _own(ctx, holder, reference)
+    if mandate.notify_checks != on:
+        mandate.notify_checks = on
+        await ctx.session.flush()
+        await _audit(ctx, mandate, "mandate.check_notices", f"holder:{holder.id}", {"on": on})
+    return mandate
 
 
 async def revoke(ctx: ServiceContext, holder: Holder, reference: str, *, reason: str = "holder") -> Mandate:

@@ -107,3 +107,26 @@ async def key_failures(
         template="key_failures",
         context={"organisation": organisation.display_name, "key_prefix": key_prefix, "failures": failures},
     )
+
+
+async def checked(ctx: ServiceContext, mandate: Mandate, action: str | None, agent: str | None) -> None:
+    """Tell the holder that an organisation checked this mandate, when, and for what."""
+    holder = await HolderRepository(ctx.session).by_id(mandate.holder_id)
+    organisation = await OrganisationRepository(ctx.session).by_id(mandate.organisation_id)
+    assert holder is not None
+    assert organisation is not None
+    language = _language(holder.language)
+    context = {
+        **mandate_context(mandate, organisation, language),
+        "checked_at": ctx.clock.now(),
+        "action": Action(action).label(language) if action else None,
+        "agent": agent,
+    }
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=holder.email,
+        language=language,
+        template="mandate_checked",
+        context=context,
+    )

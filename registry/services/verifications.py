@@ -199,6 +199,10 @@ async def verify(ctx: ServiceContext, caller: Caller, check: Check) -> str:
             if other is not matched:
                 await guards.release(_id(other))
         answer = await _verified(ctx, public_id, matched, clean)
+        if matched.notify_checks:
+            await notifications.checked(
+                ctx, matched, clean.action.value if clean.action else None, clean.agent
+            )
     else:
         answer = {"result": "not_verified", "verification_id": public_id}
         await _failed(ctx, caller, tried, now, failures)

@@ -254,3 +254,11 @@ async def invite(request: Request, reference: str, who: HolderDep, ctx: Context)
             invite_email=email,
         )
     return RedirectResponse(f"/mandates/{reference}?done=invited", status_code=303)
+
+
+@router.post("/mandates/{reference}/notices")
+async def notices(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    """Switch the e-mail after each successful check on or off."""
+    form = await form_of(request, who)
+    await mandates.set_check_notices(ctx, who.holder, reference, form.get("on") == "1")
+    return RedirectResponse(f"/mandates/{reference}", status_code=303)

@@ -417,3 +417,49 @@ class TestPending:
         pending.status = MandateStatus.pending
         await ctx.session.flush()
         assert failure(await check(ctx, caller, issued.code, mandate_reference=pending.reference))
+
+
+class TestCheckNotices:
+    async def test_high_risk_mandates_tell_the_holder_after_each_check(
+        self, ctx: ServiceContext, caller: Caller, holder: Holder
+    ) -> None:
+        risky = await grant(ctx, holder, scope=["information", "termination"])
+        calm = await grant(ctx, holder, scope=["information"])
+        assert (risky.notify_checks, calm.notify_checks) == (True, False)
+        for mandate in (risky, calm):
+            issued = await codes.issue(ctx, mandate)
+            await check(
+                ctx,
+                caller,
+                issued.code,
+                mandate_reference=mandate.reference,
+                action="termination",
+                agent_id="agent-7",
+            )
+        notices = (
+            (
+                await ctx.session.execute(
+                    select(OutboxMessage).where(OutboxMessage.template == "mandate_checked")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert len(notices) == 1
+        assert notices[0].subject == "Energie BV heeft de machtiging voor Jan de Vries gecontroleerd"
+        assert "voor: het contract opzeggen" in (notices[0].body_text or "")
+        assert "agent-7" not in (notices[0].body_text or "")
+
+    async def test_the_holder_switches_them_on_and_off(
+        self, ctx: ServiceContext, caller: Caller, holder: Holder, mandate: Mandate
+    ) -> None:
+        await mandates.set_check_notices(ctx, holder, mandate.reference, True)
+        issued = await codes.issue(ctx, mandate)
+        await check(ctx, caller, issued.code, mandate_reference=mandate.reference)
+        await mandates.set_check_notices(ctx, holder, mandate.reference, False)
+        issued = await codes.issue(ctx, mandate)
+        await check(ctx, caller, issued.code, mandate_reference=mandate.reference)
+        count = await ctx.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.template == "mandate_checked")
+        )
+        assert count == 1

@@ -262,3 +262,22 @@ class TestAccount:
         assert await holders.find(ctx, "anna@example.nl") is None
         view = await mandates.get_for_holder(ctx, holder, reference)
         assert view.status.value == "revoked"
+
+
+class TestCheckNotices:
+    async def test_the_switch_on_the_mandate_page(
+        self, client: httpx.AsyncClient, signed_in: str, ctx: ServiceContext
+    ) -> None:
+        reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
+        page = await client.get(f"/mandates/{reference}")
+        assert (
+            "U krijgt een e-mail als een organisatie deze machtiging controleert." in page.text
+        )  # high risk
+        await client.post(f"/mandates/{reference}/notices", data={"csrf_token": signed_in, "on": "0"})
+        page = await client.get(f"/mandates/{reference}")
+        assert "Stuur mij een e-mail na elke controle" in page.text
+        holder = await holders.find(ctx, "anna@example.nl")
+        assert holder is not None
+        view = await mandates.get_for_holder(ctx, holder, reference)
+        await ctx.session.refresh(view.mandate)
+        assert view.mandate.notify_checks is False

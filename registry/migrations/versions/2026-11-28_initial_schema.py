@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:10:40.788536
+Create Date: 2026-11-28 14:14:30.692933
 """
 from collections.abc import Sequence
 
@@ -147,6 +147,7 @@ def upgrade() -> None:
     sa.Column('basis', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('binding', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('notify_checks', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
