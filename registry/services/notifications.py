@@ -43,21 +43,28 @@ async def _to_holder(
     )
 
 
+async def _to_proxy(
+    ctx: ServiceContext, template: str, mandate: Mandate, holder: Holder, organisation: Organisation
+) -> None:
+    if not mandate.proxy_email:
+        return
+    # The proxy's language is unknown; the holder's is the best guess (they are often family).
+    language = _language(holder.language)
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=mandate.proxy_email,
+        language=language,
+        template=template,
+        context=mandate_context(mandate, organisation, language),
+    )
+
+
 async def mandate_granted(
     ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
 ) -> None:
     await _to_holder(ctx, "mandate_granted", mandate, holder, organisation)
-    if mandate.proxy_email:
-        # The proxy's language is unknown; the holder's is the best guess (they are often family).
-        language = _language(holder.language)
-        await ctx.mailer.queue(
-            ctx.session,
-            ctx.clock,
-            to=mandate.proxy_email,
-            language=language,
-            template="mandate_granted_proxy",
-            context=mandate_context(mandate, organisation, language),
-        )
+    await _to_proxy(ctx, "mandate_granted_proxy", mandate, holder, organisation)
 
 
 async def mandate_changed(
@@ -80,16 +87,8 @@ async def mandate_locked(ctx: ServiceContext, mandate: Mandate, *, hard: bool) -
     assert organisation is not None
     template = "mandate_hard_locked" if hard else "mandate_locked"
     await _to_holder(ctx, template, mandate, holder, organisation)
-    if hard and mandate.proxy_email:
-        language = _language(holder.language)
-        await ctx.mailer.queue(
-            ctx.session,
-            ctx.clock,
-            to=mandate.proxy_email,
-            language=language,
-            template="mandate_hard_locked_proxy",
-            context=mandate_context(mandate, organisation, language),
-        )
+    if hard:
+        await _to_proxy(ctx, "mandate_hard_locked_proxy", mandate, holder, organisation)
 
 
 async def key_failures(

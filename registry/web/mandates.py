@@ -144,19 +144,19 @@ async def grant_confirm(request: Request, who: HolderDep, ctx: Context) -> Respo
     return RedirectResponse(f"/mandates/{mandate.reference}?done=granted", status_code=303)
 
 
-@router.get("/mandates/{reference}")
-async def detail(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+async def _mandate_page(
+    request: Request, who: HolderDep, ctx: Context, reference: str, status: int = 200, **extra: Any
+) -> Response:
     view = await mandates.get_for_holder(ctx, who.holder, reference)
     lock = await verifications.lock_state(ctx, view.mandate)
     return render(
-        request,
-        "mandate.html",
-        who,
-        view=view,
-        lock=lock,
-        lifetimes=list(LIFETIMES),
-        flash=request.query_params.get("done"),
+        request, "mandate.html", who, status, view=view, lock=lock, lifetimes=list(LIFETIMES), **extra
     )
+
+
+@router.get("/mandates/{reference}")
+async def detail(request: Request, reference: str, who: HolderDep, ctx: Context) -> Response:
+    return await _mandate_page(request, who, ctx, reference, flash=request.query_params.get("done"))
 
 
 @router.post("/mandates/{reference}/code")
@@ -206,18 +206,8 @@ async def change(request: Request, reference: str, who: HolderDep, ctx: Context)
             valid_until=end,
         )
     except InvalidInput as exc:
-        view = await mandates.get_for_holder(ctx, who.holder, reference)
-        lock = await verifications.lock_state(ctx, view.mandate)
-        return render(
-            request,
-            "mandate.html",
-            who,
-            422,
-            view=view,
-            lock=lock,
-            lifetimes=list(LIFETIMES),
-            errors=_field_errors(exc.errors),
-            form=form,
+        return await _mandate_page(
+            request, who, ctx, reference, 422, errors=_field_errors(exc.errors), form=form
         )
     return RedirectResponse(f"/mandates/{reference}?done=changed", status_code=303)
 
@@ -239,19 +229,9 @@ async def invite(request: Request, reference: str, who: HolderDep, ctx: Context)
     try:
         await authenticators.invite(ctx, who.holder, reference, email or None)
     except InvalidInput:
-        view = await mandates.get_for_holder(ctx, who.holder, reference)
-        lock = await verifications.lock_state(ctx, view.mandate)
         message = i18n.gettext("This is not an e-mail address. Check it, for example name@example.nl.")
-        return render(
-            request,
-            "mandate.html",
-            who,
-            422,
-            view=view,
-            lock=lock,
-            lifetimes=list(LIFETIMES),
-            invite_error=message,
-            invite_email=email,
+        return await _mandate_page(
+            request, who, ctx, reference, 422, invite_error=message, invite_email=email
         )
     return RedirectResponse(f"/mandates/{reference}?done=invited", status_code=303)
 
