@@ -302,3 +302,14 @@ class AuthenticatorInvitation(SQLModel, table=True):
     created_at: datetime = _utc()
     expires_at: datetime = _utc()
     used_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class RevokeLink(SQLModel, table=True):
+    """The link in the 'mandate granted' e-mail that revokes without signing in (after a confirmation)."""
+
+    __tablename__ = "revoke_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mandate_id: int = Field(foreign_key="mandate.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _utc()

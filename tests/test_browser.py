@@ -194,6 +194,7 @@ async def test_sign_in_grant_code_verify_revoke(
     async def new_code() -> str:
         await page.goto(f"{base}/mandates/{reference}")
         await page.get_by_role("button", name="Belcode maken").click()
+        await page.get_by_role("button", name="Kopieer de code").wait_for()  # shown by the page's script
         return (await page.locator(".code").inner_text()).replace(" ", "")
 
     first = await new_code()

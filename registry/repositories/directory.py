@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from registry.models import Holder, Mandate, Organisation
+from registry.models import Holder, Mandate, Organisation, RevokeLink
 from registry.repositories.base import Repository
 
 
@@ -54,6 +54,14 @@ class MandateRepository(Repository):
         await self.session.execute(
             select(col(Mandate.id)).where(col(Mandate.id) == mandate_id).with_for_update()
         )
+
+    async def by_revoke_token(self, token_hash: str) -> Mandate | None:
+        result = await self.session.execute(
+            select(Mandate)
+            .join(RevokeLink, col(RevokeLink.mandate_id) == col(Mandate.id))
+            .where(RevokeLink.token_hash == token_hash)
+        )
+        return result.scalar_one_or_none()
 
     async def reference_taken(self, reference: str) -> bool:
         result = await self.session.execute(select(col(Mandate.id)).where(Mandate.reference == reference))

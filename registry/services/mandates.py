@@ -23,8 +23,9 @@ from registry.errors import (
     OrganisationNotFound,
     RegistryError,
 )
-from registry.models import Holder, Mandate, Organisation
-from registry.repositories import MandateRepository
+from registry.models import Holder, Mandate, Organisation, RevokeLink
+from registry.repositories import HolderRepository, MandateRepository
+from registry.security import keyed_hash, new_token
 from registry.services import ServiceContext, audit, notifications, organisations, validity
 from registry.services.holders import normalise_email
 from registry.vocabulary import Action, Basis, Binding, EffectiveStatus, MandateStatus, Relation
@@ -221,7 +222,8 @@ async def grant(
         },
     )
     if status == MandateStatus.active:
-        await notifications.mandate_granted(ctx, mandate, holder, organisation)
+        revoke_url = await _revoke_link(ctx, mandate)
+        await notifications.mandate_granted(ctx, mandate, holder, organisation, revoke_url)
     return mandate
 
 
@@ -269,6 +271,38 @@ def _dates_and_scope(mandate: Mandate) -> dict[str, object]:
         "valid_from": mandate.valid_from.isoformat(),
         "valid_until": mandate.valid_until.isoformat(),
     }
+
+
+async def _revoke_link(ctx: ServiceContext, mandate: Mandate) -> str:
+    """A link for the holder's e-mail that revokes this mandate after one confirmation, without signing in."""
+    token = new_token()
+    await MandateRepository(ctx.session).add(
+        RevokeLink(
+            mandate_id=_id(mandate),
+            token_hash=keyed_hash(ctx.keys, "revoke", token),
+            created_at=ctx.clock.now(),
+        )
+    )
+    return f"{ctx.mailer.base_url}/revoke/{token}"
+
+
+async def by_revoke_token(ctx: ServiceContext, token: str) -> MandateView | None:
+    """The mandate behind an e-mailed revoke link, with its organisation and status."""
+    mandate = await MandateRepository(ctx.session).by_revoke_token(keyed_hash(ctx.keys, "revoke", token))
+    if mandate is None:
+        return None
+    organisation = await organisations.by_id(ctx, mandate.organisation_id)
+    return MandateView(mandate, organisation, effective_status(mandate, ctx.clock.now()))
+
+
+async def revoke_by_token(ctx: ServiceContext, token: str) -> MandateView | None:
+    view = await by_revoke_token(ctx, token)
+    if view is None:
+        return None
+    holder = await HolderRepository(ctx.session).by_id(view.mandate.holder_id)
+    assert holder is not None
+    await revoke(ctx, holder, view.mandate.reference, reason="email_link")
+    return MandateView(view.mandate, view.organisation, effective_status(view.mandate, ctx.clock.now()))
 
 
 async def set_check_notices(ctx: ServiceContext, holder: Holder, reference: str, on: bool) -> Mandate:

@@ -30,7 +30,12 @@ def _language(value: str) -> Language:
 
 
 async def _to_holder(
-    ctx: ServiceContext, template: str, mandate: Mandate, holder: Holder, organisation: Organisation
+    ctx: ServiceContext,
+    template: str,
+    mandate: Mandate,
+    holder: Holder,
+    organisation: Organisation,
+    **extra: Any,
 ) -> None:
     language = _language(holder.language)
     await ctx.mailer.queue(
@@ -39,7 +44,7 @@ async def _to_holder(
         to=holder.email,
         language=language,
         template=template,
-        context=mandate_context(mandate, organisation, language),
+        context={**mandate_context(mandate, organisation, language), **extra},
     )
 
 
@@ -61,9 +66,9 @@ async def _to_proxy(
 
 
 async def mandate_granted(
-    ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
+    ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation, revoke_url: str
 ) -> None:
-    await _to_holder(ctx, "mandate_granted", mandate, holder, organisation)
+    await _to_holder(ctx, "mandate_granted", mandate, holder, organisation, revoke_url=revoke_url)
     await _to_proxy(ctx, "mandate_granted_proxy", mandate, holder, organisation)
 
 

@@ -6,8 +6,9 @@ import re
 
 import httpx
 import pytest
+from sqlmodel import select
 
-from registry.models import Organisation
+from registry.models import Organisation, OutboxMessage
 from registry.services import ServiceContext, api_keys, holders, mandates
 from tests.web.conftest import csrf_of, sign_in
 
@@ -281,3 +282,36 @@ class TestCheckNotices:
         view = await mandates.get_for_holder(ctx, holder, reference)
         await ctx.session.refresh(view.mandate)
         assert view.mandate.notify_checks is False
+
+
+class TestRevokeLinkInEmail:
+    async def test_the_granted_email_revokes_after_one_confirmation(
+        self, client: httpx.AsyncClient, ctx: ServiceContext, organisation: Organisation
+    ) -> None:
+        holder = await holders.get_or_create_verified(ctx, "anna@example.nl")
+        mandate = await mandates.grant(
+            ctx,
+            holder,
+            mandates.Draft(
+                organisation="energie-bv",
+                proxy=mandates.Proxy("Jan de Vries", "partner"),
+                scope=["information"],
+            ),
+        )
+        rows = await ctx.session.execute(
+            select(OutboxMessage).where(OutboxMessage.template == "mandate_granted")
+        )
+        body = rows.scalars().one().body_text or ""
+        link = re.search(r"https://registry\.test(/revoke/\S+)", body)
+        assert link, body
+        for _ in range(2):  # a mail scanner opening the link changes nothing
+            page = await client.get(link.group(1))
+            assert "Machtiging voor Jan de Vries stoppen?" in page.text
+            assert page.headers["referrer-policy"] == "no-referrer"
+        assert mandates.effective_status(mandate, ctx.clock.now()).value == "active"
+        done = await client.post(link.group(1))
+        assert "Deze machtiging is gestopt" in done.text
+        await ctx.session.refresh(mandate)
+        assert mandate.status == "revoked"
+        assert "Deze machtiging is gestopt" in (await client.post(link.group(1))).text
+        assert (await client.get("/revoke/made-up-token")).status_code == 404

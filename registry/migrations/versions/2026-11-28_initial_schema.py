@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:14:30.692933
+Create Date: 2026-11-28 14:23:33.038913
 """
 from collections.abc import Sequence
 
@@ -242,6 +242,18 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_mandate_guard_mandate_id_mandate')),
     sa.PrimaryKeyConstraint('mandate_id', name=op.f('pk_mandate_guard'))
     )
+    op.create_table('revoke_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mandate_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mandate_id'], ['mandate.id'], name=op.f('fk_revoke_link_mandate_id_mandate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revoke_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_revoke_link_token_hash'))
+    )
+    with op.batch_alter_table('revoke_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revoke_link_mandate_id'), ['mandate_id'], unique=False)
+
     op.create_table('verification',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('public_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -271,6 +283,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_verification_mandate_id'))
 
     op.drop_table('verification')
+    with op.batch_alter_table('revoke_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revoke_link_mandate_id'))
+
+    op.drop_table('revoke_link')
     op.drop_table('mandate_guard')
     with op.batch_alter_table('mandate_failure', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mandate_failure_mandate_id_failed_at'))

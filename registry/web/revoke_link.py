@@ -1,0 +1,33 @@
+"""Revoking from the link in the 'mandate granted' e-mail: one confirmation, no sign-in needed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from registry.services import mandates
+from registry.unit_of_work import Context
+from registry.web.deps import VisitorDep, check_origin, render
+
+router = APIRouter(include_in_schema=False)
+TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@router.get("/revoke/{token}")
+async def confirm(request: Request, token: str, visitor: VisitorDep, ctx: Context) -> Response:
+    """Only asks: mail scanners open links, and opening must not revoke."""
+    view = await mandates.by_revoke_token(ctx, token)
+    response = render(request, "revoke_link.html", visitor, 200 if view else 404, view=view, token=token)
+    response.headers.update(TOKEN_HEADERS)
+    return response
+
+
+@router.post("/revoke/{token}")
+async def revoke(request: Request, token: str, visitor: VisitorDep, ctx: Context) -> Response:
+    check_origin(request)
+    view = await mandates.revoke_by_token(ctx, token)
+    response = render(
+        request, "revoke_link.html", visitor, 200 if view else 404, view=view, token=token, done=True
+    )
+    response.headers.update(TOKEN_HEADERS)
+    return response
