@@ -67,7 +67,10 @@ class Holder(SQLModel, table=True):
 
 
 class Mandate(SQLModel, table=True):
-    __table_args__ = (Index(None, "organisation_id", "customer_reference"),)
+    __table_args__ = (
+        Index(None, "organisation_id", "customer_reference"),
+        Index(None, "status", "valid_until"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=16, unique=True)
@@ -85,6 +88,7 @@ class Mandate(SQLModel, table=True):
     status: str = Field(max_length=16)
     binding: str = Field(max_length=32)
     notify_checks: bool = False  # e-mail the holder after each successful check (on for high-risk scopes)
+    expiry_notice_at: datetime | None = _utc(default=None, nullable=True)  # "ends in 14 days" was sent
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     revoked_at: datetime | None = _utc(default=None, nullable=True)

@@ -1,4 +1,5 @@
-"""The background worker: each round it delivers due outbox messages and seals new audit events.
+"""The background worker: each round it delivers due outbox messages, tells holders about mandates that
+end within 14 days, and seals new audit events.
 
 `serve` runs one in-process by default; `mandate-registry worker` runs it alone. Any number may run at
 once: outbox claims and the seal head's lock keep them from doing the same work twice.
@@ -11,7 +12,7 @@ import contextlib
 import logging
 
 from registry.db import session_scope
-from registry.services import audit
+from registry.services import audit, mandates
 from registry.wiring import Wiring
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ class BackgroundWorker:
     async def run_round(self) -> int:
         """One round of every job; returns how many outbox messages were tried."""
         tried = await self.delivery.run_once()
+        async with session_scope(self.wiring.session_factory) as session:
+            await mandates.remind_expiring(self.wiring.context(session))
         async with session_scope(self.wiring.session_factory) as session:
             await audit.seal(self.wiring.context(session))
         return tried

@@ -55,6 +55,23 @@ class MandateRepository(Repository):
             select(col(Mandate.id)).where(col(Mandate.id) == mandate_id).with_for_update()
         )
 
+    async def expiring_unannounced(self, now: datetime, until: datetime, limit: int) -> Sequence[Mandate]:
+        """Active mandates ending between now and `until` whose holder has not been told yet."""
+        query = (
+            select(Mandate)
+            .where(
+                Mandate.status == "active",
+                col(Mandate.valid_until) > now,
+                col(Mandate.valid_until) <= until,
+                col(Mandate.expiry_notice_at).is_(None),
+            )
+            .order_by(col(Mandate.valid_until))
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.execute(query)).scalars().all()
+
     async def by_revoke_token(self, token_hash: str) -> Mandate | None:
         result = await self.session.execute(
             select(Mandate)

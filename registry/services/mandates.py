@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from registry import references
@@ -252,6 +252,8 @@ async def change(
         mandate.valid_from = start
     end = validity.to_utc(valid_until, "valid_until") or mandate.valid_until
     validity.check_end(mandate.valid_from, end, now)
+    if end != mandate.valid_until:
+        mandate.expiry_notice_at = None  # a new end gets its own reminder
     mandate.valid_until = end
     if scope is not None:
         mandate.scope = normalise_scope(scope)
@@ -303,6 +305,29 @@ async def revoke_by_token(ctx: ServiceContext, token: str) -> MandateView | None
     assert holder is not None
     await revoke(ctx, holder, view.mandate.reference, reason="email_link")
     return MandateView(view.mandate, view.organisation, effective_status(view.mandate, ctx.clock.now()))
+
+
+EXPIRY_NOTICE = timedelta(days=14)
+
+
+async def remind_expiring(ctx: ServiceContext, limit: int = 200) -> int:
+    """Tell holders, once, that a mandate ends within 14 days (the worker runs this every round)."""
+    now = ctx.clock.now()
+    due = await MandateRepository(ctx.session).expiring_unannounced(now, now + EXPIRY_NOTICE, limit)
+    for mandate in due:
+        mandate.expiry_notice_at = now
+        holder = await HolderRepository(ctx.session).by_id(mandate.holder_id)
+        organisation = await organisations.by_id(ctx, mandate.organisation_id)
+        assert holder is not None
+        await notifications.mandate_expiring(ctx, mandate, holder, organisation)
+        await _audit(
+            ctx,
+            mandate,
+            "mandate.expiry_notice",
+            "registry",
+            {"valid_until": mandate.valid_until.isoformat()},
+        )
+    return len(due)
 
 
 async def set_check_notices(ctx: ServiceContext, holder: Holder, reference: str, on: bool) -> Mandate:

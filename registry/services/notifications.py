@@ -78,6 +78,12 @@ async def mandate_changed(
     await _to_holder(ctx, "mandate_changed", mandate, holder, organisation)
 
 
+async def mandate_expiring(
+    ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
+) -> None:
+    await _to_holder(ctx, "mandate_expiring", mandate, holder, organisation)
+
+
 async def mandate_revoked(
     ctx: ServiceContext, mandate: Mandate, holder: Holder, organisation: Organisation
 ) -> None:

@@ -249,3 +249,30 @@ class TestListForHolder:
             (first.reference, EffectiveStatus.revoked),
         ]
         assert views[0].organisation.slug == "energie-bv"
+
+
+class TestExpiryNotice:
+    async def test_holders_hear_once_fourteen_days_before_the_end(
+        self, ctx: ServiceContext, organisation: Organisation, holder: Holder, clock: FrozenClock
+    ) -> None:
+        ending = await mandates.grant(ctx, holder, draft(valid_until=NOW + timedelta(days=20)))
+        await mandates.grant(ctx, holder, draft(valid_until=NOW + timedelta(days=200)))
+        assert await mandates.remind_expiring(ctx) == 0
+        clock.advance(timedelta(days=6, hours=1))
+        assert await mandates.remind_expiring(ctx) == 1
+        assert await mandates.remind_expiring(ctx) == 0
+        notices = (
+            (
+                await ctx.session.execute(
+                    select(OutboxMessage).where(OutboxMessage.template == "mandate_expiring")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert [n.subject for n in notices] == ["Uw machtiging voor Jan de Vries loopt bijna af"]
+        assert ending.reference in (notices[0].body_text or "")
+        assert "18 december 2026" in (notices[0].body_text or "")
+        await mandates.change(ctx, holder, ending.reference, valid_until=NOW + timedelta(days=40))
+        clock.advance(timedelta(days=20))
+        assert await mandates.remind_expiring(ctx) == 1  # the new end date gets its own reminder

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:23:33.038913
+Create Date: 2026-11-28 14:26:20.802573
 """
 from collections.abc import Sequence
 
@@ -148,6 +148,7 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('binding', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('notify_checks', sa.Boolean(), nullable=False),
+    sa.Column('expiry_notice_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
@@ -159,6 +160,7 @@ def upgrade() -> None:
     with op.batch_alter_table('mandate', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mandate_holder_id'), ['holder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mandate_organisation_id_customer_reference'), ['organisation_id', 'customer_reference'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mandate_status_valid_until'), ['status', 'valid_until'], unique=False)
 
     op.create_table('web_session',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -307,6 +309,7 @@ def downgrade() -> None:
 
     op.drop_table('web_session')
     with op.batch_alter_table('mandate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mandate_status_valid_until'))
         batch_op.drop_index(batch_op.f('ix_mandate_organisation_id_customer_reference'))
         batch_op.drop_index(batch_op.f('ix_mandate_holder_id'))
 
