@@ -123,7 +123,7 @@ class TestProtection:
         ref = theirs.reference
         assert (await client.get(f"/mandates/{ref}")).status_code == 404
         assert (await client.get(f"/mandates/{ref}/revoke")).status_code == 404
-        for action in ("code", "revoke", "unlock"):
+        for action in ("code", "revoke", "unlock", "change", "notices", "invite"):
             response = await client.post(f"/mandates/{ref}/{action}", data={"csrf_token": signed_in})
             assert response.status_code == 404, action
         assert mandates.effective_status(theirs, ctx.clock.now()).value == "active"
