@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from registry.services import account
 from registry.unit_of_work import Context
-from registry.web.deps import SESSION_COOKIE, HolderDep, form_of, render
+from registry.web.deps import HolderDep, form_of, render, signed_out
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +41,4 @@ async def delete_confirm(request: Request, who: HolderDep) -> Response:
 async def delete(request: Request, who: HolderDep, ctx: Context) -> Response:
     await form_of(request, who)
     await account.delete(ctx, who.holder)
-    response = RedirectResponse("/?deleted=1", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/?deleted=1")

@@ -17,6 +17,7 @@ from registry.web.deps import (
     check_origin,
     form_of,
     render,
+    signed_out,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -117,18 +118,14 @@ async def sign_out(request: Request, visitor: VisitorDep, ctx: Context) -> Respo
     await form_of(request, visitor)
     if visitor.session is not None:
         await sign_in.sign_out(ctx, visitor.session)
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out()
 
 
 @router.post("/sign-out-everywhere")
 async def sign_out_everywhere(request: Request, who: HolderDep, ctx: Context) -> Response:
     await form_of(request, who)
     await sign_in.sign_out_everywhere(ctx, who.holder)
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out()
 
 
 @router.post("/language")

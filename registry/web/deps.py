@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from babel.dates import format_date, format_datetime
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -116,6 +116,13 @@ async def form_of(request: Request, visitor: SignedIn | Visitor) -> dict[str, An
         if not isinstance(token, str) or not equal(token, visitor.session.csrf_token):
             raise ForbiddenForm
     return {key: (form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key)) for key in form}
+
+
+def signed_out(target: str = "/") -> RedirectResponse:
+    """Send the browser on, without its session cookie."""
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 def render(
