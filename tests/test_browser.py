@@ -25,6 +25,7 @@ from registry.services import api_keys, organisations
 from registry.settings import new_key
 from registry.wiring import Wiring
 from tests.conftest import Databases, make_settings
+from tests.servers import wait_ready
 from tests.smtp import SMTPServer, free_port
 
 pytestmark = pytest.mark.committed
@@ -77,15 +78,7 @@ def server(
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_ready(process, base, log)
         yield {**env, "base": base}
     finally:
         process.send_signal(signal.SIGTERM)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -22,6 +21,7 @@ from registry.models import AuditEvent
 from registry.references import check_character
 from registry.settings import new_key
 from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
+from tests.servers import wait_ready
 from tests.smtp import free_port
 
 
@@ -101,15 +101,7 @@ class TestDemo:
         port = free_port()
         server = cli.popen("serve", "--port", str(port))
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
-                    time.sleep(0.2)
-            assert ready.status_code == 200
+            wait_ready(server, f"http://127.0.0.1:{port}")
             leaked = httpx.get(f"http://127.0.0.1:{port}/readyz?api_key=mrk_leaked_in_a_url", timeout=5)
             assert leaked.status_code == 200
             checked = httpx.get(f"http://127.0.0.1:{port}/v1/references/{reference.lower()}", timeout=5)
@@ -130,16 +122,8 @@ def start_server(cli: Cli) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     server = cli.popen("serve", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "serve did not start"
-        assert server.poll() is None, server.communicate()[0]
-        time.sleep(0.2)
+    wait_ready(server, base)
+    return server, base
 
 
 class TestNewcomerFlow:

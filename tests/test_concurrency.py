@@ -29,6 +29,7 @@ from registry.services import api_keys, authenticators, codes, holders, mandates
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
 from tests.conftest import Databases, make_settings
+from tests.servers import wait_ready
 from tests.smtp import free_port
 
 pytestmark = pytest.mark.committed
@@ -50,19 +51,6 @@ class Case:
     mandate_id: int
     reference: str
     key: str
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"serve at {url} did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +76,7 @@ def stack(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=out)
             servers.append((process, f"http://127.0.0.1:{port}", log))
         for process, url, log in servers:
-            _wait_ready(process, url, log)
+            wait_ready(process, url, log)
         yield Stack(settings, [url for _, url, _ in servers])
     finally:
         for process, _, _ in servers:

@@ -69,23 +69,28 @@ async def issue(
     return IssuedCode(code, expires)
 
 
+async def _matching_live_code(ctx: ServiceContext, mandate_id: int, code: str) -> CallCode | None:
+    """The mandate's live call code if `code` is it. One hash comparison is made even when there is no live
+    code, so that both cases take the same time."""
+    live = await CodeRepository(ctx.session).live(mandate_id, ctx.clock.now())
+    expected = live.code_hash if live else code_hash(ctx, 0, "0" * otp.CALL_CODE_DIGITS)
+    return live if equal(expected, code_hash(ctx, mandate_id, code)) and live is not None else None
+
+
 async def spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
     """True when `code` is the mandate's live call code and this request is the one that used it."""
     assert mandate.id is not None
-    repo = CodeRepository(ctx.session)
-    now = ctx.clock.now()
-    live = await repo.live(mandate.id, now)
-    expected = live.code_hash if live else code_hash(ctx, 0, "0" * otp.CALL_CODE_DIGITS)
-    if not equal(expected, code_hash(ctx, mandate.id, code)) or live is None or live.id is None:
-        return False
-    return await repo.use(live.id, now)
+    live = await _matching_live_code(ctx, mandate.id, code)
+    return (
+        live is not None
+        and live.id is not None
+        and await CodeRepository(ctx.session).use(live.id, ctx.clock.now())
+    )
 
 
 async def looks_like(ctx: ServiceContext, mandate_id: int, code: str) -> bool:
     """Compare `code` with the live call code without spending it (the decoy of a failed check)."""
-    live = await CodeRepository(ctx.session).live(mandate_id, ctx.clock.now())
-    expected = live.code_hash if live else code_hash(ctx, 0, "0" * otp.CALL_CODE_DIGITS)
-    return equal(expected, code_hash(ctx, mandate_id, code)) and live is not None
+    return await _matching_live_code(ctx, mandate_id, code) is not None
 
 
 def parse_lifetime(text: str) -> timedelta:
