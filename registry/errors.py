@@ -14,12 +14,16 @@
     │   ├── HolderNotFound         holder_not_found
     │   ├── MandateNotFound        mandate_not_found
     │   ├── ApiKeyNotFound         api_key_not_found
-    │   └── VerificationNotFound   verification_not_found
+    │   ├── VerificationNotFound   verification_not_found
+    │   └── RequestNotFound        mandate_request_not_found
     ├── Conflict                   conflict
     │   ├── OrganisationExists     organisation_exists
     │   ├── OrganisationInactive   organisation_inactive
     │   ├── MandateNotChangeable   mandate_not_changeable
-    │   └── MandateNotActive       mandate_not_active
+    │   ├── MandateNotActive       mandate_not_active
+    │   ├── RequestAnswered        mandate_request_answered
+    │   └── IdempotencyKeyInUse    idempotency_key_in_use
+    ├── IdempotencyKeyReused       idempotency_key_reused  (422)
     ├── AuditChainBroken           audit_chain_broken
     └── ConfigurationError         configuration_error
 
@@ -130,6 +134,11 @@ class VerificationNotFound(NotFound):
     title = "No such verification"
 
 
+class RequestNotFound(NotFound):
+    code = "mandate_request_not_found"
+    title = "No such mandate request"
+
+
 class Conflict(RegistryError):
     code = "conflict"
     title = "The request conflicts with the current state"
@@ -153,6 +162,28 @@ class MandateNotChangeable(Conflict):
 class MandateNotActive(Conflict):
     code = "mandate_not_active"
     title = "This mandate is not active"
+
+
+class RequestAnswered(Conflict):
+    """The holder answered the request already (a link works once), or its 24 hours are over."""
+
+    code = "mandate_request_answered"
+    title = "This request has been answered or has lapsed"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A request with this `Idempotency-Key` is still running: wait a moment and send it again."""
+
+    code = "idempotency_key_in_use"
+    title = "A request with this Idempotency-Key is still running"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """This `Idempotency-Key` was used in the last 24 hours with another request body: use a new key for a
+    new request."""
+
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for another request"
 
 
 class AuditChainBroken(RegistryError):

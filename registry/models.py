@@ -74,7 +74,8 @@ class Mandate(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=16, unique=True)
-    holder_id: int = Field(foreign_key="holder.id", index=True)
+    # None only while an oral mandate waits for its holder: the address is then the request's.
+    holder_id: int | None = Field(default=None, foreign_key="holder.id", index=True)
     organisation_id: int = Field(foreign_key="organisation.id")
     customer_reference: str | None = Field(default=None, max_length=100)
     proxy_name: str = Field(max_length=200)
@@ -316,4 +317,65 @@ class RevokeLink(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     mandate_id: int = Field(foreign_key="mandate.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _utc()
+
+
+class MandateRequest(SQLModel, table=True):
+    """An oral mandate waiting for the holder's confirmation from an e-mailed link (24 hours).
+
+    Asked by an organisation (API or console) with the address it has on file, or by the proxy on the web.
+    Only the link token's keyed hash is kept. `status` is stored as pending, confirmed, declined or lapsed;
+    a pending request past `expires_at` is lapsed whether or not the tidying job has run.
+    """
+
+    __tablename__ = "mandate_request"
+    __table_args__ = (
+        Index(None, "email", "organisation_id", "status"),
+        Index(None, "client_ip", "created_at"),
+        Index(None, "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    public_id: str = Field(max_length=40, unique=True)
+    mandate_id: int = Field(foreign_key="mandate.id", unique=True)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    origin: str = Field(max_length=16)  # organisation | proxy
+    email: str = Field(max_length=320)
+    language: str = Field(max_length=2)
+    note: str | None = Field(default=None, max_length=500)
+    token_hash: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=16)
+    decline_reason: str | None = Field(default=None, max_length=16)  # declined | not_me
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    agent_pseudonym: str | None = Field(default=None, max_length=32)
+    client_ip: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    decided_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class RequestBlock(SQLModel, table=True):
+    """A holder asked for no more proxy-initiated requests to this address at this organisation."""
+
+    __tablename__ = "request_block"
+    __table_args__ = (UniqueConstraint("email", "organisation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    created_at: datetime = _utc()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer to one `Idempotency-Key` of an organisation, written with the work it answers; 24 hours."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("organisation_id", "key"), Index(None, "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)  # SHA-256 of method, path and the canonical JSON body
+    response_status: int
+    response_body: str = Field(sa_type=Text)
     created_at: datetime = _utc()

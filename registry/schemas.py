@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr
 
-from registry.vocabulary import Action, Binding, Relation
+from registry.vocabulary import Action, Binding, DeclineReason, Relation, RequestStatus
 
 
 class FieldProblem(BaseModel):
@@ -165,4 +165,109 @@ class VerificationAnswer(BaseModel):
         description="How the holder is known to be your customer: "
         "`organisation_confirmed`, `email_match` or `unconfirmed` (check the "
         "customer relationship as usual).",
+    )
+
+
+class ProxyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr = Field(
+        min_length=1, max_length=200, description="As the caller gave it.", examples=["Jan de Vries"]
+    )
+    relation: Relation = Field(description="How the proxy is related to the customer.")
+    email: StrictStr | None = Field(
+        None,
+        max_length=320,
+        description="The proxy hears when the mandate is confirmed.",
+        examples=["jan@example.nl"],
+    )
+    phone: StrictStr | None = Field(None, max_length=32, examples=["+31 6 1234 5678"])
+
+
+class MandateRequestCreate(BaseModel):
+    """What the caller claims: who they are, what they may do, and for which customer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_reference": "KL-100234",
+                    "customer_email": "anna@example.nl",
+                    "proxy": {"name": "Jan de Vries", "relation": "partner"},
+                    "scope": ["information", "billing"],
+                    "agent_id": "agent-0042",
+                }
+            ]
+        },
+    )
+
+    customer_reference: StrictStr = Field(
+        min_length=1,
+        max_length=100,
+        description="Your own reference for the customer.",
+        examples=["KL-100234"],
+    )
+    customer_email: StrictStr = Field(
+        max_length=320,
+        description="The address you have on file for the customer (never the caller's): the confirmation "
+        "goes there, and a confirmed mandate is `organisation_confirmed`.",
+        examples=["anna@example.nl"],
+    )
+    language: Literal["nl", "en"] | None = Field(
+        None, description="The e-mail's language when the registry does not know the holder's own choice."
+    )
+    proxy: ProxyIn
+    scope: list[Action] = Field(min_length=1, description="What the caller asks to do.")
+    valid_until: AwareDatetime | None = Field(
+        None, description="RFC 3339 with a time zone; one year from now when left out, at most five."
+    )
+    note: StrictStr | None = Field(
+        None,
+        max_length=500,
+        description="Shown to the holder in the e-mail, such as the reason for the call.",
+    )
+    agent_id: StrictStr | None = Field(
+        None,
+        max_length=100,
+        description="Your id for the agent; holders see only a pseudonym such as `Agent 4F2A`.",
+    )
+
+
+class MandateRequestOut(BaseModel):
+    """An oral mandate waiting for, or answered by, the holder. `lapsed`: 24 hours passed without answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "mrq_Xb3kP9qLm2TzR8vWc4NsYa1H",
+                    "status": "confirmed",
+                    "customer_reference": "KL-100234",
+                    "scope": ["information", "billing"],
+                    "valid_until": "2027-11-28T10:00:00Z",
+                    "created_at": "2026-11-28T10:00:00Z",
+                    "expires_at": "2026-11-29T10:00:00Z",
+                    "decided_at": "2026-11-28T10:03:12Z",
+                    "mandate_reference": "M-7K3Q-9XPD-Q",
+                    "decline_reason": None,
+                }
+            ]
+        }
+    )
+
+    id: str = Field(description="Fetch the status with GET /v1/mandate-requests/{id}.")
+    status: RequestStatus
+    customer_reference: str | None
+    scope: list[Action] = Field(description="As asked while pending; as the holder confirmed it after.")
+    valid_until: str = Field(description="RFC 3339, UTC; as asked, or as the holder confirmed it.")
+    created_at: str
+    expires_at: str = Field(description="An unanswered request lapses at this instant (24 hours).")
+    decided_at: str | None = None
+    mandate_reference: str | None = Field(
+        None, description="Once confirmed: the reference the caller quotes with a code."
+    )
+    decline_reason: DeclineReason | None = Field(
+        None,
+        description="`not_me`: the holder says they never gave this mandate; treat the caller with care.",
     )

@@ -98,3 +98,22 @@ class Binding(StrEnum):
     organisation_confirmed = "organisation_confirmed"
     email_match = "email_match"
     unconfirmed = "unconfirmed"
+
+
+class RequestStatus(StrEnum):
+    """An oral-mandate request. `lapsed` is decided from the clock: 24 hours without an answer."""
+
+    pending = "pending"
+    confirmed = "confirmed"
+    declined = "declined"
+    lapsed = "lapsed"
+
+
+class RequestOrigin(StrEnum):
+    organisation = "organisation"  # a helpdesk or CRM, with the address it has on file
+    proxy = "proxy"  # the proxy, on the web, with an address they typed
+
+
+class DeclineReason(StrEnum):
+    declined = "declined"  # the holder does not want it (now)
+    not_me = "not_me"  # the holder never gave this mandate: someone may be pretending

@@ -1,5 +1,6 @@
 """The background worker: each round it delivers due outbox messages, tells holders about mandates that
-end within 14 days, and seals new audit events.
+end within 14 days, marks oral-mandate requests whose 24 hours are over, forgets idempotency keys older
+than 24 hours, and seals new audit events.
 
 `serve` runs one in-process by default; `mandate-registry worker` runs it alone. Any number may run at
 once: outbox claims and the seal head's lock keep them from doing the same work twice.
@@ -12,7 +13,7 @@ import contextlib
 import logging
 
 from registry.db import session_scope
-from registry.services import audit, mandates
+from registry.services import audit, idempotency, mandate_requests, mandates
 from registry.wiring import Wiring
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ class BackgroundWorker:
         tried = await self.delivery.run_once()
         async with session_scope(self.wiring.session_factory) as session:
             await mandates.remind_expiring(self.wiring.context(session))
+        async with session_scope(self.wiring.session_factory) as session:
+            await mandate_requests.lapse_due(self.wiring.context(session))
+            await idempotency.forget_old(self.wiring.context(session))
         async with session_scope(self.wiring.session_factory) as session:
             await audit.seal(self.wiring.context(session))
         return tried

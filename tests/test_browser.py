@@ -8,9 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,13 +17,9 @@ import pyotp
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from registry.db import session_scope
-from registry.services import api_keys, organisations
-from registry.settings import new_key
-from registry.wiring import Wiring
-from tests.conftest import Databases, make_settings
-from tests.servers import wait_ready
-from tests.smtp import SMTPServer, free_port
+from tests.conftest import Databases
+from tests.servers import api_key, serving
+from tests.smtp import SMTPServer
 
 pytestmark = pytest.mark.committed
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,35 +50,9 @@ def smtp() -> Iterator[SMTPServer]:
 def server(
     databases: Databases, smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update(
-        REGISTRY_DATABASE_URL=databases.new_migrated(),
-        REGISTRY_HMAC_KEY=new_key(),
-        REGISTRY_ENCRYPTION_KEY=new_key(),
-        REGISTRY_EMAIL_BACKEND="smtp",
-        REGISTRY_SMTP_PORT=str(smtp.port),
-        REGISTRY_BASE_URL=base,
-        REGISTRY_OUTBOX_POLL_SECONDS="0.2",
-    )
     log = tmp_path_factory.mktemp("browser") / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "registry", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_ready(process, base, log)
-        yield {**env, "base": base}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serving(databases.new_migrated(), smtp.port, log) as env:
+        yield env
 
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -116,22 +83,6 @@ async def axe_problems(page: Page) -> list[str]:
     ]
 
 
-async def api_key_for(env: dict[str, str]) -> str:
-    settings = make_settings(
-        env["REGISTRY_DATABASE_URL"],
-        hmac_key=env["REGISTRY_HMAC_KEY"],
-        encryption_key=env["REGISTRY_ENCRYPTION_KEY"],
-    )
-    wiring = Wiring.build(settings)
-    try:
-        async with session_scope(wiring.session_factory) as session:
-            ctx = wiring.context(session)
-            await organisations.create(ctx, "energie-bv", "Energie BV")
-            return (await api_keys.create(ctx, "energie-bv", "crm", ["verify"]))[1]
-    finally:
-        await wiring.engine.dispose()
-
-
 async def mailed_link(smtp: SMTPServer, to: str) -> str:
     for _ in range(100):
         for message in reversed(smtp.inbox.messages):
@@ -158,7 +109,7 @@ async def check(base: str, key: str, reference: str, code: str) -> str:
 @pytest.fixture(scope="module")
 async def key(server: dict[str, str]) -> str:
     """Energie BV in the directory, with an API key to verify codes."""
-    return await api_key_for(server)
+    return await api_key(server, ["verify", "mandate_requests:write"])
 
 
 async def test_sign_in_grant_code_verify_revoke(

@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from registry.api import health, verifications, vocabulary
+from registry.api import health, mandate_requests, verifications, vocabulary
 
 router = APIRouter()
 router.include_router(health.router)
 router.include_router(vocabulary.router, prefix="/v1")
 router.include_router(verifications.router, prefix="/v1")
+router.include_router(mandate_requests.router, prefix="/v1")
 
 __all__ = ["router"]

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlmodel import SQLModel
 
 from registry.db import create_engine
@@ -34,11 +34,23 @@ def _configure(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+
+
+def _sqlite_foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite changes a column by copying its table; with foreign keys on, dropping the old copy deletes
+    # (or refuses to delete) the rows that refer to it. SQLite's own recipe: keys off, check after.
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
 
 
 async def _run_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url") or ""
     engine = create_engine(Settings(database_url=url, db_pool_size=1))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys_off)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure)

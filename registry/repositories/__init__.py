@@ -12,6 +12,11 @@ from registry.repositories.checks import (
 )
 from registry.repositories.directory import HolderRepository, MandateRepository, OrganisationRepository
 from registry.repositories.outbox import OutboxRepository
+from registry.repositories.requests import (
+    IdempotencyRepository,
+    MandateRequestRepository,
+    RequestBlockRepository,
+)
 from registry.repositories.web import SessionRepository, SignInRepository
 
 __all__ = [
@@ -23,11 +28,14 @@ __all__ = [
     "CodeRepository",
     "GuardRepository",
     "HolderRepository",
+    "IdempotencyRepository",
     "InvitationRepository",
     "MandateRepository",
+    "MandateRequestRepository",
     "OrganisationRepository",
     "OutboxRepository",
     "Repository",
+    "RequestBlockRepository",
     "SessionRepository",
     "SignInRepository",
     "VerificationRepository",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from registry.models import AuditEvent, AuditHead, AuditSeal, Mandate, Organisation
@@ -92,7 +92,17 @@ class AuditRepository(Repository):
             select(AuditEvent, Mandate, Organisation)
             .outerjoin(Mandate, col(Mandate.id) == col(AuditEvent.mandate_id))
             .outerjoin(Organisation, col(Organisation.id) == col(Mandate.organisation_id))
-            .where(col(AuditEvent.holder_id) == holder_id, col(AuditEvent.kind).in_(kinds))
+            # An oral mandate's first events happened before it had a holder: they count as the holder's
+            # once the mandate is theirs.
+            .where(
+                or_(
+                    col(AuditEvent.holder_id) == holder_id,
+                    col(AuditEvent.mandate_id).in_(
+                        select(col(Mandate.id)).where(col(Mandate.holder_id) == holder_id)
+                    ),
+                ),
+                col(AuditEvent.kind).in_(kinds),
+            )
         )
         if before is not None:
             query = query.where(col(AuditEvent.id) < before)

@@ -29,8 +29,9 @@ class HolderRepository(Repository):
         result = await self.session.execute(select(Holder).where(Holder.email == email))
         return result.scalar_one_or_none()
 
-    async def by_id(self, holder_id: int) -> Holder | None:
-        return await self.session.get(Holder, holder_id)
+    async def by_id(self, holder_id: int | None) -> Holder | None:
+        """None for None: a pending oral mandate has no holder yet."""
+        return None if holder_id is None else await self.session.get(Holder, holder_id)
 
     async def add_if_new(self, email: str, language: str, now: datetime) -> tuple[Holder, bool]:
         """The holder with `email`, inserted unless another transaction just did; and whether we did."""

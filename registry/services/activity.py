@@ -24,6 +24,11 @@ SHOWN = {
     "verification.locked",
     "verification.hard_locked",
     "verification.unlocked",
+    "mandate_request.created",
+    "mandate_request.confirmed",
+    "mandate_request.declined",
+    "mandate_request.blocked",
+    "mandate_request.lapsed",
 }
 
 
@@ -37,6 +42,7 @@ class Entry:
     organisation: str | None
     agent: str | None
     action: str | None
+    origin: str | None = None  # who asked, for an oral-mandate request: organisation or proxy
 
 
 async def for_holder(
@@ -57,6 +63,7 @@ async def for_holder(
                 organisation=organisation.display_name if organisation else None,
                 agent=data.get("agent"),
                 action=data.get("action"),
+                origin=data.get("origin"),
             )
         )
     return entries, (entries[-1].id if len(rows) > PAGE else None)

@@ -175,12 +175,32 @@ async def grant(
     draft: Draft,
     *,
     basis: Basis = Basis.web,
-    status: MandateStatus = MandateStatus.active,
     binding: Binding = Binding.unconfirmed,
     actor: str | None = None,
 ) -> Mandate:
-    """Create a mandate from `holder` to a proxy at one organisation, with its audit event and e-mails."""
+    """Create an active mandate from `holder` to a proxy at one organisation, with its audit event and
+    e-mails."""
     checked = await review(ctx, draft)
+    mandate = await _create(ctx, checked, holder, basis, MandateStatus.active, binding)
+    await _granted_event(ctx, mandate, actor or f"holder:{holder.id}")
+    revoke_url = await _revoke_link(ctx, mandate)
+    await notifications.mandate_granted(ctx, mandate, holder, checked.organisation, revoke_url)
+    return mandate
+
+
+async def create_pending(ctx: ServiceContext, checked: Reviewed, binding: Binding) -> Mandate:
+    """A mandate asked for orally, waiting for its holder (not known yet) to confirm it by e-mail."""
+    return await _create(ctx, checked, None, Basis.oral_confirmed_by_email, MandateStatus.pending, binding)
+
+
+async def _create(
+    ctx: ServiceContext,
+    checked: Reviewed,
+    holder: Holder | None,
+    basis: Basis,
+    status: MandateStatus,
+    binding: Binding,
+) -> Mandate:
     organisation, proxy, scope = checked.organisation, checked.proxy, checked.scope
     start, end, customer_reference = checked.valid_from, checked.valid_until, checked.customer_reference
     now = ctx.clock.now()
@@ -188,7 +208,7 @@ async def grant(
     mandate = await repo.add(
         Mandate(
             reference=await _new_reference(repo),
-            holder_id=_id(holder),
+            holder_id=_id(holder) if holder is not None else None,
             organisation_id=_id(organisation),
             customer_reference=customer_reference,
             proxy_name=proxy.name,
@@ -206,25 +226,82 @@ async def grant(
             updated_at=now,
         )
     )
+    return mandate
+
+
+async def _granted_event(ctx: ServiceContext, mandate: Mandate, actor: str) -> None:
     await _audit(
         ctx,
         mandate,
         "mandate.granted",
-        actor or f"holder:{holder.id}",
+        actor,
         {
-            "scope": scope,
-            "valid_from": start.isoformat(),
-            "valid_until": end.isoformat(),
-            "basis": basis,
-            "status": status,
-            "binding": binding,
-            "relation": proxy.relation,
+            "scope": list(mandate.scope),
+            "valid_from": mandate.valid_from.isoformat(),
+            "valid_until": mandate.valid_until.isoformat(),
+            "basis": mandate.basis,
+            "binding": mandate.binding,
+            "relation": mandate.proxy_relation,
         },
     )
-    if status == MandateStatus.active:
-        revoke_url = await _revoke_link(ctx, mandate)
-        await notifications.mandate_granted(ctx, mandate, holder, organisation, revoke_url)
+
+
+def narrowing(
+    mandate: Mandate, scope: Sequence[str] | None, valid_until: datetime | None, now: datetime
+) -> tuple[list[str], datetime]:
+    """What the holder confirms of a pending mandate: what was asked, or less of it, or shorter. Nothing
+    can be added; the holder would grant a new mandate for that."""
+    errors: list[FieldError] = []
+    narrowed = list(mandate.scope)
+    if scope is not None:
+        try:
+            narrowed = normalise_scope(scope)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+        if set(narrowed) - set(mandate.scope):
+            errors.append(FieldError("scope", "Only what was asked can be confirmed; leave the rest out."))
+    end = mandate.valid_until
+    try:
+        end = validity.to_utc(valid_until, "valid_until") or mandate.valid_until
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    if end > mandate.valid_until:
+        errors.append(FieldError("valid_until", "The end can be earlier than asked, not later."))
+    elif end <= now:
+        errors.append(FieldError("valid_until", "The end must be in the future."))
+    if errors:
+        raise InvalidInput("The mandate cannot be confirmed as given.", errors)
+    return narrowed, end
+
+
+async def activate_pending(
+    ctx: ServiceContext, mandate: Mandate, holder: Holder, scope: list[str], valid_until: datetime
+) -> Mandate:
+    """The holder confirmed an oral mandate (see `narrowing`): it is the holder's and starts now."""
+    now = ctx.clock.now()
+    assert mandate.status == MandateStatus.pending
+    mandate.holder_id, mandate.status = _id(holder), MandateStatus.active
+    mandate.scope, mandate.valid_from, mandate.valid_until = scope, now, valid_until
+    mandate.notify_checks = any(Action(action).high_risk for action in scope)
+    mandate.updated_at = now
+    await ctx.session.flush()
+    await _granted_event(ctx, mandate, f"holder:{holder.id}")
+    organisation = await organisations.by_id(ctx, mandate.organisation_id)
+    revoke_url = await _revoke_link(ctx, mandate)
+    await notifications.mandate_granted(ctx, mandate, holder, organisation, revoke_url)
     return mandate
+
+
+async def end_pending(
+    ctx: ServiceContext, mandate: Mandate, status: MandateStatus, holder: Holder | None
+) -> None:
+    """A pending mandate that was declined (`declined`) or never answered (`expired`). A holder who
+    declined with a known, proven address sees it among their ended mandates."""
+    assert mandate.status == MandateStatus.pending
+    if holder is not None:
+        mandate.holder_id = _id(holder)
+    mandate.status, mandate.updated_at = status, ctx.clock.now()
+    await ctx.session.flush()
 
 
 async def change(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from registry.models import Holder, Mandate, Organisation
@@ -139,4 +140,35 @@ async def checked(ctx: ServiceContext, mandate: Mandate, action: str | None, age
         language=language,
         template="mandate_checked",
         context=context,
+    )
+
+
+async def mandate_request(
+    ctx: ServiceContext,
+    mandate: Mandate,
+    organisation: Organisation,
+    to: str,
+    language: Language,
+    link: str,
+    *,
+    origin: str,
+    note: str | None,
+    expires_at: datetime,
+) -> None:
+    """Ask the address to confirm an oral mandate: who asks, where, for what, until when, and what to do
+    if it never gave this mandate."""
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=to,
+        language=language,
+        template="mandate_request",
+        context={
+            **mandate_context(mandate, organisation, language),
+            "link": link,
+            "by_organisation": origin == "organisation",
+            "customer_reference": mandate.customer_reference,
+            "note": note,
+            "expires_at": expires_at,
+        },
     )

@@ -85,6 +85,12 @@ async def redeem(ctx: ServiceContext, token: str, language: str) -> SignedIn:
     if link is None or link.id is None or now >= link.expires_at or not await repo.use(link.id, now):
         raise NotAuthenticated("This sign-in link has been used or has expired. Ask for a new one.")
     holder = await holders.get_or_create_verified(ctx, link.email, language)
+    return await open_session(ctx, holder)
+
+
+async def open_session(ctx: ServiceContext, holder: Holder) -> SignedIn:
+    """A new session for a holder who just proved their mailbox (a sign-in or a confirmation link)."""
+    now = ctx.clock.now()
     secret = new_token()
     session = await SessionRepository(ctx.session).add(
         WebSession(

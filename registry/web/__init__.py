@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from registry.web import account, auth, enrol, mandates, pages, revoke_link
+from registry.web import account, auth, enrol, mandates, pages, requests, revoke_link
 
 STATIC = Path(__file__).parent / "static"
 
@@ -14,6 +14,7 @@ router.include_router(mandates.router)
 router.include_router(account.router)
 router.include_router(enrol.router)
 router.include_router(revoke_link.router)
+router.include_router(requests.router)
 router.include_router(pages.router)
 
 __all__ = ["STATIC", "router"]

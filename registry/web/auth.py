@@ -11,17 +11,16 @@ from registry.unit_of_work import Context
 from registry.web import i18n
 from registry.web.deps import (
     LANGUAGE_COOKIE,
-    SESSION_COOKIE,
+    TOKEN_HEADERS,
     HolderDep,
     VisitorDep,
-    check_origin,
     form_of,
     render,
+    signed_in_to,
     signed_out,
 )
 
 router = APIRouter(include_in_schema=False)
-TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 @router.get("/")
@@ -89,7 +88,7 @@ async def sign_in_confirm(request: Request, token: str, visitor: VisitorDep, ctx
 
 @router.post("/sign-in/{token}")
 async def sign_in_redeem(request: Request, token: str, visitor: VisitorDep, ctx: Context) -> Response:
-    check_origin(request)
+    await form_of(request, visitor)
     try:
         signed_in = await sign_in.redeem(ctx, token, visitor.language)
     except NotAuthenticated:
@@ -98,19 +97,7 @@ async def sign_in_redeem(request: Request, token: str, visitor: VisitorDep, ctx:
         return page
     if visitor.session is not None:  # a new sign-in replaces whatever session this browser had
         await sign_in.sign_out(ctx, visitor.session)
-    response = RedirectResponse("/mandates", status_code=303)  # also drops the token from the address bar
-    secure = request.app.state.wiring.settings.base_url.startswith("https://")
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed_in.secret,
-        max_age=int(sign_in.ABSOLUTE.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/",
-    )
-    response.headers.update(TOKEN_HEADERS)
-    return response
+    return signed_in_to(request, "/mandates", signed_in)  # the redirect drops the token from the address bar
 
 
 @router.post("/sign-out")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from registry.email.render import LOCALES, TIMEZONE
 from registry.models import Holder, WebSession
-from registry.security import equal
+from registry.security import equal, keyed_hash
 from registry.services import sign_in
 from registry.unit_of_work import Context
 from registry.vocabulary import Action, Language, Relation
@@ -23,6 +24,11 @@ from registry.web import i18n
 
 SESSION_COOKIE = "mr_session"
 LANGUAGE_COOKIE = "mr_lang"
+CSRF_COOKIE = "mr_csrf"  # visitors without a session: forms carry a keyed hash of this cookie's secret
+TOKEN_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}  # pages with a token in the URL
 _environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
@@ -51,15 +57,22 @@ def language_of(request: Request, holder: Holder | None = None) -> Language:
 
 @dataclass(frozen=True)
 class Visitor:
-    """Whoever is looking at the page: maybe a signed-in holder."""
+    """Whoever is looking at the page: maybe a signed-in holder. Without a session, forms carry a token
+    bound to a cookie of this browser (`anonymous_csrf`); `new_csrf_secret` is that cookie, to be set."""
 
     language: Language
     holder: Holder | None = None
     session: WebSession | None = None
+    anonymous_csrf: str = ""
+    new_csrf_secret: str | None = None
 
     @property
     def csrf(self) -> str:
-        return self.session.csrf_token if self.session else ""
+        return self.session.csrf_token if self.session else self.anonymous_csrf
+
+
+def _anonymous_csrf(request: Request, secret: str) -> str:
+    return keyed_hash(request.app.state.wiring.keys, "anonymous-csrf", secret)
 
 
 async def get_visitor(request: Request, ctx: Context) -> Visitor:
@@ -67,7 +80,13 @@ async def get_visitor(request: Request, ctx: Context) -> Visitor:
     holder, session = (found[1], found[0]) if found else (None, None)
     language = language_of(request, holder)
     i18n.current_language.set(language)
-    return Visitor(language, holder, session)
+    if session is not None:
+        return Visitor(language, holder, session)
+    secret = request.cookies.get(CSRF_COOKIE) or ""
+    new_secret = None
+    if len(secret) < 32:
+        secret = new_secret = secrets.token_urlsafe(32)
+    return Visitor(language, anonymous_csrf=_anonymous_csrf(request, secret), new_csrf_secret=new_secret)
 
 
 VisitorDep = Annotated[Visitor, Depends(get_visitor)]
@@ -108,14 +127,39 @@ def check_origin(request: Request) -> None:
 
 
 async def form_of(request: Request, visitor: SignedIn | Visitor) -> dict[str, Any]:
-    """The posted form, after the origin check and (for a signed-in visitor) the CSRF token check."""
+    """The posted form, after the origin check and the CSRF token check: the session's token, or for a
+    visitor without a session the token bound to the cookie that the form's page set."""
     check_origin(request)
     form = await request.form()
+    token = form.get("csrf_token")
     if visitor.session is not None:
-        token = form.get("csrf_token")
-        if not isinstance(token, str) or not equal(token, visitor.session.csrf_token):
-            raise ForbiddenForm
+        expected = visitor.session.csrf_token
+    else:
+        cookie = request.cookies.get(CSRF_COOKIE)
+        expected = _anonymous_csrf(request, cookie) if cookie else ""
+    if not expected or not isinstance(token, str) or not equal(token, expected):
+        raise ForbiddenForm
     return {key: (form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key)) for key in form}
+
+
+def secure_cookies(request: Request) -> bool:
+    return str(request.app.state.wiring.settings.base_url).startswith("https://")
+
+
+def signed_in_to(request: Request, target: str, signed_in: sign_in.SignedIn) -> RedirectResponse:
+    """Send the browser on with the cookie of a session just opened; the page it leaves carried a token."""
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.secret,
+        max_age=int(sign_in.ABSOLUTE.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+        path="/",
+    )
+    response.headers.update(TOKEN_HEADERS)
+    return response
 
 
 def signed_out(target: str = "/") -> RedirectResponse:
@@ -157,4 +201,14 @@ def render(
         status_code=status,
     )
     response.headers["Cache-Control"] = "no-store"
+    secret = getattr(visitor, "new_csrf_secret", None)
+    if secret:
+        response.set_cookie(
+            CSRF_COOKIE,
+            secret,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(request),
+            path="/",
+        )
     return response

@@ -10,10 +10,9 @@ from registry.errors import Conflict, InvalidInput
 from registry.services import authenticators
 from registry.unit_of_work import Context
 from registry.web import i18n
-from registry.web.deps import VisitorDep, form_of, render
+from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render
 
 router = APIRouter(include_in_schema=False)
-TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 def _qr(uri: str) -> str:

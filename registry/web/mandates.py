@@ -39,11 +39,12 @@ FIELD_MESSAGES = {
 }
 
 
-def _field_errors(errors: list[FieldError]) -> dict[str, str]:
-    return {e.field.replace(".", "_"): i18n.gettext(FIELD_MESSAGES.get(e.field, e.message)) for e in errors}
+def field_errors(errors: list[FieldError], messages: dict[str, str] = FIELD_MESSAGES) -> dict[str, str]:
+    """Each field's problem in the visitor's words, keyed by the form field's name."""
+    return {e.field.replace(".", "_"): i18n.gettext(messages.get(e.field, e.message)) for e in errors}
 
 
-def _day(value: Any, end_of_day: bool, errors: list[FieldError]) -> datetime | None:
+def form_day(value: Any, end_of_day: bool, errors: list[FieldError]) -> datetime | None:
     """A date from a form as an instant in Amsterdam: the start of the day, or the end of it."""
     text = str(value or "").strip()
     if not text:
@@ -61,7 +62,7 @@ def _day(value: Any, end_of_day: bool, errors: list[FieldError]) -> datetime | N
 def _draft(form: dict[str, Any], now: datetime, errors: list[FieldError]) -> mandates.Draft:
     """The form as a draft; dates that cannot be read are left out and named in `errors`."""
     scope = form.get("scope") or []
-    start = _day(form.get("valid_from"), False, errors)
+    start = form_day(form.get("valid_from"), False, errors)
     return mandates.Draft(
         organisation=str(form.get("organisation") or ""),
         proxy=mandates.Proxy(
@@ -72,7 +73,7 @@ def _draft(form: dict[str, Any], now: datetime, errors: list[FieldError]) -> man
         ),
         scope=[scope] if isinstance(scope, str) else list(scope),
         valid_from=start if start is not None and start.date() > now.astimezone(TIMEZONE).date() else None,
-        valid_until=_day(form.get("valid_until"), True, errors),
+        valid_until=form_day(form.get("valid_until"), True, errors),
         customer_reference=str(form.get("customer_reference") or "") or None,
     )
 
@@ -118,13 +119,13 @@ async def grant_review(request: Request, who: HolderDep, ctx: Context) -> Respon
     try:
         reviewed = await mandates.review(ctx, draft)
     except InvalidInput as exc:
-        errors = _field_errors(exc.errors + unreadable)
+        errors = field_errors(exc.errors + unreadable)
         return await _grant_form(request, who, ctx, 422, form=form, errors=errors)
     except RegistryError as exc:
-        errors = _field_errors([FieldError("organisation", exc.detail), *unreadable])
+        errors = field_errors([FieldError("organisation", exc.detail), *unreadable])
         return await _grant_form(request, who, ctx, 422, form=form, errors=errors)
     if unreadable:
-        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(unreadable))
+        return await _grant_form(request, who, ctx, 422, form=form, errors=field_errors(unreadable))
     return render(request, "grant_review.html", who, form=form, reviewed=reviewed)
 
 
@@ -136,11 +137,11 @@ async def grant_confirm(request: Request, who: HolderDep, ctx: Context) -> Respo
     unreadable: list[FieldError] = []
     draft = _draft(form, ctx.clock.now(), unreadable)
     if unreadable:
-        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(unreadable))
+        return await _grant_form(request, who, ctx, 422, form=form, errors=field_errors(unreadable))
     try:
         mandate = await mandates.grant(ctx, who.holder, draft)
     except InvalidInput as exc:
-        return await _grant_form(request, who, ctx, 422, form=form, errors=_field_errors(exc.errors))
+        return await _grant_form(request, who, ctx, 422, form=form, errors=field_errors(exc.errors))
     return RedirectResponse(f"/mandates/{mandate.reference}?done=granted", status_code=303)
 
 
@@ -193,7 +194,7 @@ async def change(request: Request, reference: str, who: HolderDep, ctx: Context)
     """Change what the proxy may do, or the end date."""
     form = await form_of(request, who)
     unreadable: list[FieldError] = []
-    end = _day(form.get("valid_until"), True, unreadable)
+    end = form_day(form.get("valid_until"), True, unreadable)
     scope = form.get("scope") or []
     try:
         if unreadable:
@@ -207,7 +208,7 @@ async def change(request: Request, reference: str, who: HolderDep, ctx: Context)
         )
     except InvalidInput as exc:
         return await _mandate_page(
-            request, who, ctx, reference, 422, errors=_field_errors(exc.errors), form=form
+            request, who, ctx, reference, 422, errors=field_errors(exc.errors), form=form
         )
     return RedirectResponse(f"/mandates/{reference}?done=changed", status_code=303)
 

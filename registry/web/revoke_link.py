@@ -7,10 +7,9 @@ from fastapi.responses import Response
 
 from registry.services import mandates
 from registry.unit_of_work import Context
-from registry.web.deps import VisitorDep, check_origin, render
+from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render
 
 router = APIRouter(include_in_schema=False)
-TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 @router.get("/revoke/{token}")
@@ -24,7 +23,7 @@ async def confirm(request: Request, token: str, visitor: VisitorDep, ctx: Contex
 
 @router.post("/revoke/{token}")
 async def revoke(request: Request, token: str, visitor: VisitorDep, ctx: Context) -> Response:
-    check_origin(request)
+    await form_of(request, visitor)
     view = await mandates.revoke_by_token(ctx, token)
     response = render(
         request, "revoke_link.html", visitor, 200 if view else 404, view=view, token=token, done=True

@@ -17,7 +17,7 @@ from registry.models import Holder, Mandate, Organisation
 from registry.references import new_reference
 from registry.repositories import GuardRepository
 from registry.services import ServiceContext, api_keys, codes, mandates, organisations
-from registry.vocabulary import MandateStatus
+from registry.vocabulary import Binding, MandateStatus
 from tests.conftest import NOW
 
 URL = "/v1/verifications"
@@ -40,13 +40,12 @@ async def grant(
     ctx: ServiceContext,
     holder: Holder,
     org: str = "energie-bv",
-    status: MandateStatus = MandateStatus.active,
     valid_until: datetime | None = None,
     customer_reference: str | None = None,
 ) -> Mandate:
     scope = ["information", "billing"]
     draft = mandates.Draft(org, PROXY, scope, valid_until=valid_until, customer_reference=customer_reference)
-    return await mandates.grant(ctx, holder, draft, status=status)
+    return await mandates.grant(ctx, holder, draft)
 
 
 async def key(ctx: ServiceContext, name: str, org: str = "energie-bv", scope: str = "verify") -> str:
@@ -81,7 +80,10 @@ async def build_kinds(
     issued["declined"][0].status = MandateStatus.declined
     await ctx.session.flush()
     await mandates.revoke(ctx, holder, issued["revoked"][0].reference)
-    pending = await grant(ctx, holder, status=MandateStatus.pending)
+    asked = mandates.Draft("energie-bv", PROXY, ["information"])
+    pending = await mandates.create_pending(
+        ctx, await mandates.review(ctx, asked), Binding.organisation_confirmed
+    )
     clock.advance(timedelta(minutes=30))
     locked, locked_code = issued["locked"]
     locker = await key(ctx, "locker")

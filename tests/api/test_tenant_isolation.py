@@ -15,7 +15,7 @@ import httpx
 
 from registry.app import create_app
 from registry.models import Holder, Organisation
-from registry.services import ServiceContext, api_keys, codes, mandates, organisations
+from registry.services import ServiceContext, api_keys, codes, mandate_requests, mandates, organisations
 from registry.services import verifications as v
 from registry.settings import Settings
 from tests.api.test_http_basics import assert_problem
@@ -31,7 +31,22 @@ async def a_verification(ctx: ServiceContext, caller: Any) -> str:
     )
 
 
-MAKERS: dict[str, Maker] = {"verification_id": a_verification}
+async def a_mandate_request(ctx: ServiceContext, caller: Any) -> str:
+    """An answered request, so that its live status stream ends after its one event."""
+    ask = mandate_requests.Ask(
+        organisation="energie-bv",
+        email="anna.de.vries@example.nl",
+        proxy=mandates.Proxy("Jan", "partner"),
+        scope=["information"],
+        customer_reference="KL-1",
+    )
+    view = await mandate_requests.request_by_organisation(ctx, caller, ask)
+    view.request.status = "declined"
+    await ctx.session.flush()
+    return view.request.public_id
+
+
+MAKERS: dict[str, Maker] = {"verification_id": a_verification, "request_id": a_mandate_request}
 
 
 def id_routes(settings: Settings) -> list[tuple[str, str, str]]:

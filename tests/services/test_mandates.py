@@ -110,15 +110,10 @@ class TestGrant:
     async def test_pending_request_sends_no_grant_mail(
         self, ctx: ServiceContext, organisation: Organisation, holder: Holder
     ) -> None:
-        mandate = await mandates.grant(
-            ctx,
-            holder,
-            draft(),
-            basis=Basis.oral_confirmed_by_email,
-            status=MandateStatus.pending,
-            binding=Binding.organisation_confirmed,
-        )
+        reviewed = await mandates.review(ctx, draft())
+        mandate = await mandates.create_pending(ctx, reviewed, Binding.organisation_confirmed)
         assert mandates.effective_status(mandate, NOW) == EffectiveStatus.pending
+        assert (mandate.holder_id, mandate.basis) == (None, Basis.oral_confirmed_by_email)
         count = await ctx.session.scalar(select(func.count()).select_from(OutboxMessage))
         assert count == 0
 

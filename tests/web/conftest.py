@@ -23,10 +23,10 @@ async def last_link(ctx: ServiceContext, to: str) -> str:
 
 
 async def sign_in(client: httpx.AsyncClient, ctx: ServiceContext, email: str) -> None:
-    response = await client.post("/sign-in", data={"email": email})
+    response = await post_form(client, "/sign-in", {"email": email})
     assert response.status_code == 200, response.text
     link = await last_link(ctx, email.lower())
-    redeemed = await client.post(link)
+    redeemed = await post_form(client, link)
     assert redeemed.status_code == 303
     assert redeemed.headers["location"] == "/mandates"
 
@@ -35,3 +35,12 @@ def csrf_of(page: httpx.Response) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+async def post_form(
+    client: httpx.AsyncClient, url: str, data: dict[str, str] | None = None
+) -> httpx.Response:
+    """Post a form as a browser would: with the CSRF token that a page of this browser carries (the
+    session's when signed in, else the one bound to the browser's CSRF cookie)."""
+    token = csrf_of(await client.get("/sign-in"))
+    return await client.post(url, data={**(data or {}), "csrf_token": token})

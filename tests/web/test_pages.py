@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from registry.models import Organisation, OutboxMessage
 from registry.services import ServiceContext, api_keys, holders, mandates
-from tests.web.conftest import csrf_of, sign_in
+from tests.web.conftest import csrf_of, post_form, sign_in
 
 GRANT = {
     "organisation": "energie-bv",
@@ -309,9 +309,9 @@ class TestRevokeLinkInEmail:
             assert "Machtiging voor Jan de Vries stoppen?" in page.text
             assert page.headers["referrer-policy"] == "no-referrer"
         assert mandates.effective_status(mandate, ctx.clock.now()).value == "active"
-        done = await client.post(link.group(1))
+        done = await post_form(client, link.group(1))
         assert "Deze machtiging is gestopt" in done.text
         await ctx.session.refresh(mandate)
         assert mandate.status == "revoked"
-        assert "Deze machtiging is gestopt" in (await client.post(link.group(1))).text
+        assert "Deze machtiging is gestopt" in (await post_form(client, link.group(1))).text
         assert (await client.get("/revoke/made-up-token")).status_code == 404
