@@ -355,13 +355,14 @@ class MandateRequest(SQLModel, table=True):
 
 
 class RequestBlock(SQLModel, table=True):
-    """A holder asked for no more proxy-initiated requests to this address at this organisation."""
+    """A holder asked for no more proxy-initiated requests to this address at this organisation. Only a
+    keyed hash of the address is kept: the block outlives a deleted account without keeping the address."""
 
     __tablename__ = "request_block"
-    __table_args__ = (UniqueConstraint("email", "organisation_id"),)
+    __table_args__ = (UniqueConstraint("email_hash", "organisation_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=320)
+    email_hash: str = Field(max_length=64)
     organisation_id: int = Field(foreign_key="organisation.id")
     created_at: datetime = _utc()
 

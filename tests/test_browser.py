@@ -223,6 +223,28 @@ async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
         await audit(f"{language} account deletion")
         await page.goto(f"{base}/mandates/M-3479-BCDF-7")
         await audit(f"{language} not found")
+        await page.goto(f"{base}/ask")
+        await page.locator("form[action='/ask'] button[type=submit]").click()
+        await audit(f"{language} ask with errors")
+        await page.locator("#organisation").select_option("energie-bv")
+        await page.locator("#holder_email").fill(f"ask-{language}@example.nl")
+        await page.locator("#proxy_name").fill("Jan de Vries")
+        await page.locator("#proxy_relation").select_option("child")
+        await page.locator("#scope-information").check()
+        await page.locator("form[action='/ask'] button[type=submit]").click()
+        await audit(f"{language} ask sent")
+        await page.goto(await mailed(smtp, f"ask-{language}@example.nl", r"(http://\S+/confirm/\S+)"))
+        await audit(f"{language} oral mandate request")
+        await page.locator("#scope-information").uncheck()
+        await page.locator("button[value=confirm]").click()
+        await audit(f"{language} oral mandate request with an error")
+        await page.locator("#scope-information").check()
+        await page.locator("button[value=confirm]").click()
+        await audit(f"{language} oral mandate confirmed")
+        await page.goto(f"{base}/confirm/not-a-token")
+        await audit(f"{language} broken confirmation link")
+        await page.goto(f"{base}/declined?answer=not_me")
+        await audit(f"{language} declined")
     assert problems == {}
 
 
@@ -277,3 +299,70 @@ async def test_invite_a_proxy_who_enrols_an_authenticator_and_verifies(
     code = totp.at(int(time.time()) + 30)  # the next step: inside T-1..T+1, later than the one just used
     assert await check(base, key, reference, code) == "verified"
     assert await check(base, key, reference, code) == "not_verified"
+
+
+async def request_by_api(base: str, key: str, email: str, scope: list[str]) -> str:
+    async with httpx.AsyncClient(base_url=base) as client:
+        created = await client.post(
+            "/v1/mandate-requests",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "customer_reference": "KL-" + email.split("@")[0],
+                "customer_email": email,
+                "proxy": {"name": "Jan de Vries", "relation": "partner"},
+                "scope": scope,
+            },
+        )
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+
+async def request_status(base: str, key: str, request_id: str) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=base) as client:
+        answer = await client.get(
+            f"/v1/mandate-requests/{request_id}", headers={"Authorization": f"Bearer {key}"}
+        )
+        body: dict[str, object] = answer.json()
+        return body
+
+
+async def test_holder_confirms_an_oral_mandate_with_a_narrower_scope(
+    server: dict[str, str], smtp: SMTPServer, page: Page, key: str
+) -> None:
+    base = server["base"]
+    request_id = await request_by_api(base, key, "oma@example.nl", ["information", "billing", "termination"])
+    await page.goto(await mailed(smtp, "oma@example.nl", r"(http://\S+/confirm/\S+)"))
+    await page.get_by_role("heading", name="Mag Jan de Vries namens u handelen bij Energie BV?").wait_for()
+    await page.get_by_label("het contract opzeggen").uncheck()
+    await page.get_by_role("button", name="Machtiging bevestigen").click()
+    await page.get_by_role("heading", name="Machtiging bevestigd").wait_for()
+    assert "/confirm/" not in page.url  # the token left the address bar
+    await page.get_by_role("button", name="Kopieer de code").wait_for()
+    code = (await page.locator(".code").inner_text()).replace(" ", "")
+    status = await request_status(base, key, request_id)
+    assert (status["status"], status["scope"]) == ("confirmed", ["information", "billing"])
+    reference = str(status["mandate_reference"])
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{base}/v1/verifications",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"mandate_reference": reference, "code": code, "action": "termination"},
+        )
+    assert answer.json()["result"] == "verified"
+    assert answer.json()["binding"] == "organisation_confirmed"
+    assert answer.json()["action_permitted"] is False
+    await page.get_by_role("link", name="Activiteit").click()
+    await page.get_by_text("Mondelinge machtiging bevestigd").wait_for()
+
+
+async def test_holder_declines_an_oral_mandate_this_was_not_me(
+    server: dict[str, str], smtp: SMTPServer, page: Page, key: str
+) -> None:
+    base = server["base"]
+    request_id = await request_by_api(base, key, "opa@example.nl", ["information"])
+    await page.goto(await mailed(smtp, "opa@example.nl", r"(http://\S+/confirm/\S+)"))
+    await page.get_by_role("button", name="Dit was ik niet").click()
+    await page.get_by_role("heading", name="U heeft geweigerd").wait_for()
+    assert "/confirm/" not in page.url
+    status = await request_status(base, key, request_id)
+    assert (status["status"], status["decline_reason"]) == ("declined", "not_me")

@@ -530,3 +530,14 @@ class TestProxyAsks:
 
 def _without_tokens(html: str) -> str:
     return re.sub(r'name="csrf_token" value="[^"]*"', "", html)
+
+
+async def test_deleting_the_account_removes_the_address_from_its_requests(
+    client: httpx.AsyncClient, ctx: ServiceContext, key: str
+) -> None:
+    await request(client, key, customer_email="weg@example.nl")
+    assert (await answer_page(client, await link_to(ctx, "weg@example.nl"), "confirm")).status_code == 303
+    page = await client.get("/account/delete")
+    assert (await client.post("/account/delete", data={"csrf_token": csrf_of(page)})).status_code == 303
+    emails = (await ctx.session.execute(select(MandateRequest.email))).scalars().all()
+    assert emails and "weg@example.nl" not in emails

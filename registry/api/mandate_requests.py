@@ -133,5 +133,6 @@ async def watch_mandate_request(
     view = await mandate_requests.for_organisation(ctx, caller, request_id)
     assert view.request.id is not None
     return EventSourceResponse(
-        request_events(wiring, view.request.id, _json), headers={"Cache-Control": "no-store"}
+        request_events(wiring, view.request.id, _json),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -91,6 +91,18 @@ class MandateRequestRepository(Repository):
         row = result.first()
         return (row[0], row[1]) if row else None
 
+    async def forget_address(self, holder_id: int, placeholder: str) -> None:
+        """A deleted account's address leaves the requests that were made to it."""
+        await self.session.execute(
+            update(MandateRequest)
+            .where(
+                col(MandateRequest.mandate_id).in_(
+                    select(col(Mandate.id)).where(col(Mandate.holder_id) == holder_id)
+                )
+            )
+            .values(email=placeholder)
+        )
+
     async def by_id(self, request_id: int) -> tuple[MandateRequest, Mandate] | None:
         result = await self.session.execute(
             select(MandateRequest, Mandate)
@@ -102,18 +114,18 @@ class MandateRequestRepository(Repository):
 
 
 class RequestBlockRepository(Repository):
-    async def blocked(self, email: str, organisation_id: int) -> bool:
+    async def blocked(self, email_hash: str, organisation_id: int) -> bool:
         result = await self.session.execute(
             select(col(RequestBlock.id)).where(
-                RequestBlock.email == email, RequestBlock.organisation_id == organisation_id
+                RequestBlock.email_hash == email_hash, RequestBlock.organisation_id == organisation_id
             )
         )
         return result.first() is not None
 
-    async def block(self, email: str, organisation_id: int, now: datetime) -> None:
+    async def block(self, email_hash: str, organisation_id: int, now: datetime) -> None:
         await self.session.execute(
             self.insert(RequestBlock)
-            .values(email=email, organisation_id=organisation_id, created_at=now)
+            .values(email_hash=email_hash, organisation_id=organisation_id, created_at=now)
             .on_conflict_do_nothing()
         )
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from registry.models import Holder
-from registry.repositories import AuditRepository, MandateRepository
+from registry.repositories import AuditRepository, MandateRepository, MandateRequestRepository
 from registry.services import ServiceContext, audit, mandates, sign_in
 from registry.vocabulary import EffectiveStatus
 
@@ -79,6 +79,7 @@ async def delete(ctx: ServiceContext, holder: Holder) -> None:
     await sign_in.sign_out_everywhere(ctx, holder)
     holder.email = f"deleted-{holder.id}@deleted.invalid"
     holder.email_verified_at = None
+    await MandateRequestRepository(ctx.session).forget_address(holder.id or 0, holder.email)
     await ctx.session.flush()
     await audit.record(
         ctx, f"holder:{holder.id}", "holder.deleted", f"holder:{holder.id}", holder_id=holder.id

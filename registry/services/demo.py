@@ -65,7 +65,8 @@ class DemoData:
             f"{', '.join(m.scope)} at {self.organisations[0].display_name}\n"
             f"                 customer reference {m.customer_reference}, "
             f"valid until {m.valid_until:%Y-%m-%d}\n"
-            f"  API key        {self.api_key}  (energie-bv, scope verify; shown once)\n"
+            f"  API key        {self.api_key}  (energie-bv; shown once)\n"
+            f"                 scopes verify, mandates:read, mandate_requests:write\n"
             f"  call code      {self.call_code.grouped}  "
             f"(single use, until {self.call_code.expires_at:%Y-%m-%d %H:%M} UTC)\n\n"
             "Try it:\n"
@@ -94,7 +95,9 @@ async def create(ctx: ServiceContext) -> DemoData:
     for key in await ApiKeyRepository(ctx.session).of_organisation(orgs[0].id or 0):
         if key.name == KEY_NAME and key.id is not None:
             await api_keys.revoke(ctx, key.id)
-    _, secret = await api_keys.create(ctx, orgs[0].slug, KEY_NAME, ["verify", "mandates:read"])
+    _, secret = await api_keys.create(
+        ctx, orgs[0].slug, KEY_NAME, ["verify", "mandates:read", "mandate_requests:write"]
+    )
     code = await codes.issue(ctx, mandate, actor="operator:demo")
     return DemoData(orgs, holder.email, mandate, secret, code)
 

@@ -79,6 +79,10 @@ def _hash(ctx: ServiceContext, token: str) -> str:
     return keyed_hash(ctx.keys, "mandate-request", token)
 
 
+def _address_hash(ctx: ServiceContext, email: str) -> str:
+    return keyed_hash(ctx.keys, "request-block", email)
+
+
 async def _checked(
     ctx: ServiceContext, ask: Ask, email_field: str
 ) -> tuple[mandates.Reviewed, str, str | None]:
@@ -207,7 +211,7 @@ async def request_by_proxy(ctx: ServiceContext, ask: Ask, client_ip: str) -> Non
             "Many requests were made from this network in the last hour. Try again later.", 3600
         )
     organisation_id = _id(reviewed.organisation)
-    if await RequestBlockRepository(ctx.session).blocked(email, organisation_id):
+    if await RequestBlockRepository(ctx.session).blocked(_address_hash(ctx, email), organisation_id):
         return
     if await repo.count_open(email, organisation_id, now) >= OPEN_PER_ADDRESS:
         return
@@ -294,7 +298,9 @@ async def decline(
     actor = f"holder:{holder.id}" if holder else "mailbox"
     await _event(ctx, view, "mandate_request.declined", actor, {"reason": reason})
     if block and view.request.origin == RequestOrigin.proxy:
-        await RequestBlockRepository(ctx.session).block(view.request.email, view.request.organisation_id, now)
+        await RequestBlockRepository(ctx.session).block(
+            _address_hash(ctx, view.request.email), view.request.organisation_id, now
+        )
         await _event(ctx, view, "mandate_request.blocked", actor, {})
     return view
 

@@ -37,11 +37,23 @@ from registry.web.mandates import FIELD_MESSAGES, field_errors, form_day
 router = APIRouter(include_in_schema=False)
 CODE_COOKIE = "mr_new_code"  # the call code made at confirmation, encrypted, for the page after the redirect
 CODE_SHOWN_FOR = timedelta(minutes=10)
-ASK_MESSAGES = {
+# The holder confirms: the grant form's words, and the rule for a narrowed end.
+CONFIRM_MESSAGES = {
     **FIELD_MESSAGES,
-    "holder_email": "This is not an e-mail address. Check it, for example name@example.nl.",
-    "note": "Keep the note to 500 characters.",
     "valid_until": "The end can be earlier than asked, not later, and must be in the future.",
+}
+# The proxy asks: the same fields, spoken to the proxy, in the order of the form.
+ASK_MESSAGES = {
+    "organisation": FIELD_MESSAGES["organisation"],
+    "holder_email": "This is not an e-mail address. Check it, for example name@example.nl.",
+    "proxy.name": "Fill in your name.",
+    "proxy.relation": "Choose how you are related to them.",
+    "proxy.email": FIELD_MESSAGES["proxy.email"],
+    "proxy.phone": FIELD_MESSAGES["proxy.phone"],
+    "scope": "Choose at least one thing you want to do for them.",
+    "valid_until": "The end must be in the future, and at most 5 years from now.",
+    "customer_reference": FIELD_MESSAGES["customer_reference"],
+    "note": "Keep the note to 500 characters.",
 }
 
 
@@ -106,7 +118,7 @@ async def _confirm(
     except (RequestNotFound, RequestAnswered):
         return _gone(request, visitor, await mandate_requests.by_token(ctx, token))
     except InvalidInput as exc:
-        errors = field_errors(exc.errors, ASK_MESSAGES)
+        errors = field_errors(exc.errors, CONFIRM_MESSAGES)
         return _page(request, visitor, "request.html", 422, view=view, token=token, form=form, errors=errors)
     if visitor.session is not None:  # whoever was signed in here, this browser now belongs to the holder
         await sign_in.sign_out(ctx, visitor.session)
@@ -213,8 +225,11 @@ async def ask(request: Request, visitor: VisitorDep, ctx: Context) -> Response:
             ctx, the_ask, request.client.host if request.client else "unknown"
         )
     except InvalidInput as exc:
+        ordered = sorted(
+            exc.errors, key=lambda e: list(ASK_MESSAGES).index(e.field) if e.field in ASK_MESSAGES else 99
+        )
         return await _ask_form(
-            request, visitor, ctx, 422, form=form, errors=field_errors(exc.errors, ASK_MESSAGES)
+            request, visitor, ctx, 422, form=form, errors=field_errors(ordered, ASK_MESSAGES)
         )
     except RateLimited:
         problem = i18n.gettext("Many requests were sent from this network in the last hour. Try again later.")

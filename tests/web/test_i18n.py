@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 import registry.web
 from registry.web.mandates import FIELD_MESSAGES
-from registry.web.requests import ASK_MESSAGES
+from registry.web.requests import ASK_MESSAGES, CONFIRM_MESSAGES
 
 WEB = Path(registry.web.__file__).parent
 
@@ -26,6 +26,7 @@ def _page_messages() -> set[str]:
     # Messages chosen at run time: the field messages, and the texts of the error pages.
     found.update(FIELD_MESSAGES.values())
     found.update(ASK_MESSAGES.values())
+    found.update(CONFIRM_MESSAGES.values())
     tree = ast.parse((WEB / "errors.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_page":

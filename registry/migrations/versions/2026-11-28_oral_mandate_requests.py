@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 15:03:47.022033
+Create Date: 2026-11-28 15:29:36.164910
 """
 from collections.abc import Sequence
 
@@ -35,12 +35,12 @@ def upgrade() -> None:
 
     op.create_table('request_block',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('email_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_request_block_organisation_id_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_request_block')),
-    sa.UniqueConstraint('email', 'organisation_id', name=op.f('uq_request_block_email_organisation_id'))
+    sa.UniqueConstraint('email_hash', 'organisation_id', name=op.f('uq_request_block_email_hash_organisation_id'))
     )
     op.create_table('mandate_request',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
