@@ -487,6 +487,11 @@ class TestProxyAsks:
         for field in ("holder_email", "proxy_name", "proxy_relation", "scope"):
             assert f'id="{field}-error"' in page.text, field
         assert 'value="anna at home"' in page.text  # what was typed stays
+        only_organisation = await post_form(
+            client, "/ask", {**ASK, "organisation": "", "holder_email": "a@b.nl"}
+        )
+        assert only_organisation.status_code == 422
+        assert 'id="organisation-error"' in only_organisation.text
 
     async def test_at_most_three_open_requests_per_address_and_organisation(
         self, client: httpx.AsyncClient, ctx: ServiceContext, organisation: Any

@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from registry.errors import FieldError, InvalidInput, RateLimited, RequestAnswered, RequestNotFound
+from registry.errors import (
+    FieldError,
+    InvalidInput,
+    OrganisationInactive,
+    OrganisationNotFound,
+    RateLimited,
+    RequestAnswered,
+    RequestNotFound,
+)
 from registry.models import Holder, Mandate, MandateRequest, Organisation
 from registry.repositories import MandateRequestRepository, RequestBlockRepository
 from registry.security import keyed_hash, new_token
@@ -111,6 +119,10 @@ async def _checked(
         )
     except InvalidInput as exc:
         raise InvalidInput(exc.detail, [*exc.errors, *errors]) from exc
+    except (OrganisationNotFound, OrganisationInactive) as exc:
+        if errors:  # one answer that names every field
+            raise InvalidInput(exc.detail, [FieldError("organisation", exc.detail), *errors]) from exc
+        raise
     if errors:
         raise InvalidInput("The request cannot be made as sent.", errors)
     return reviewed, email, note

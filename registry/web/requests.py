@@ -15,7 +15,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from registry.email.render import TIMEZONE
-from registry.errors import FieldError, InvalidInput, RateLimited, RequestAnswered, RequestNotFound
+from registry.errors import (
+    FieldError,
+    InvalidInput,
+    OrganisationInactive,
+    OrganisationNotFound,
+    RateLimited,
+    RequestAnswered,
+    RequestNotFound,
+)
 from registry.security import decrypt, encrypt
 from registry.services import codes, mandate_requests, mandates, organisations, sign_in
 from registry.services.mandate_requests import RequestView
@@ -231,6 +239,9 @@ async def ask(request: Request, visitor: VisitorDep, ctx: Context) -> Response:
         return await _ask_form(
             request, visitor, ctx, 422, form=form, errors=field_errors(ordered, ASK_MESSAGES)
         )
+    except (OrganisationNotFound, OrganisationInactive):
+        errors = {"organisation": i18n.gettext(FIELD_MESSAGES["organisation"])}
+        return await _ask_form(request, visitor, ctx, 422, form=form, errors=errors)
     except RateLimited:
         problem = i18n.gettext("Many requests were sent from this network in the last hour. Try again later.")
         return await _ask_form(request, visitor, ctx, 429, form=form, problem=problem)
