@@ -24,6 +24,7 @@ from registry.email.senders import EmailSender
 from registry.errors import RegistryError
 from registry.settings import Settings
 from registry.web import errors as web_errors
+from registry.web.policy import PAGE_POLICY
 from registry.wiring import Wiring
 from registry.worker import BackgroundWorker
 
@@ -113,12 +114,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _either(api_errors.unexpected, web_errors.unexpected))
     for exc_class, handler in web_errors.HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
-
-
-PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 async def _security_headers(

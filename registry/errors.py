@@ -15,7 +15,8 @@
     │   ├── MandateNotFound        mandate_not_found
     │   ├── ApiKeyNotFound         api_key_not_found
     │   ├── VerificationNotFound   verification_not_found
-    │   └── RequestNotFound        mandate_request_not_found
+    │   ├── RequestNotFound        mandate_request_not_found
+    │   └── MemberNotFound         member_not_found
     ├── Conflict                   conflict
     │   ├── OrganisationExists     organisation_exists
     │   ├── OrganisationInactive   organisation_inactive
@@ -137,6 +138,11 @@ class VerificationNotFound(NotFound):
 class RequestNotFound(NotFound):
     code = "mandate_request_not_found"
     title = "No such mandate request"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    title = "No such member"
 
 
 class Conflict(RegistryError):

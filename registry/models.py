@@ -55,6 +55,8 @@ class Organisation(SQLModel, table=True):
     active: bool = True
     default_language: str = Field(default="nl", max_length=2)
     contact_email: str | None = Field(default=None, max_length=320)  # security alerts until admins exist
+    # Origins (such as https://crm.example.com) whose pages may show the console in a frame.
+    frame_ancestors: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = _utc()
 
 
@@ -167,12 +169,16 @@ class AuditSeal(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """An organisation's key for the JSON API. Only a keyed hash of the secret is kept."""
+    """An organisation's key for the JSON API. Only a keyed hash of the secret is kept.
+
+    A console member's checks run under a key of their own (`member_id` set, a secret nobody was ever
+    shown), so that the per-key failure budget guards each agent as it guards each integration."""
 
     __tablename__ = "api_key"
 
     id: int | None = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16, description="The first characters, to recognise a key in lists")
     key_hash: str = Field(max_length=64, unique=True)
@@ -380,3 +386,33 @@ class IdempotencyRecord(SQLModel, table=True):
     response_status: int
     response_body: str = Field(sa_type=Text)
     created_at: datetime = _utc()
+
+
+class Member(SQLModel, table=True):
+    """A person of an organisation who uses the console: `admin` or `agent`. Holders and API answers see
+    only the member's pseudonym. One membership per address, so signing in needs no choice."""
+
+    __tablename__ = "member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    email: str = Field(max_length=320, unique=True)
+    role: str = Field(max_length=16)
+    language: str = Field(default="nl", max_length=2)
+    created_at: datetime = _utc()
+    deactivated_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console browser; kept apart from holders' sessions (another cookie, another table)."""
+
+    __tablename__ = "console_session"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    token_hash: str = Field(max_length=64, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    last_seen_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    revoked_at: datetime | None = _utc(default=None, nullable=True)

@@ -7,19 +7,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from registry.db import session_scope
-from registry.services import api_keys, organisations
+from registry.services import ServiceContext, api_keys, organisations
 from registry.settings import new_key
 from registry.wiring import Wiring
 from tests.conftest import make_settings
 from tests.smtp import free_port
+
+T = TypeVar("T")
 
 
 def wait_ready(
@@ -73,10 +75,8 @@ def serving(database_url: str, smtp_port: int, log: Path) -> Iterator[dict[str, 
             process.kill()
 
 
-async def api_key(
-    env: dict[str, str], scopes: list[str], org: str = "energie-bv", name: str = "Energie BV"
-) -> str:
-    """A key of `org` (made if it is new) in the database of a server started by `serving`."""
+async def in_server_database(env: dict[str, str], work: Callable[[ServiceContext], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the database of a server started by `serving`, with its keys."""
     settings = make_settings(
         env["REGISTRY_DATABASE_URL"],
         hmac_key=env["REGISTRY_HMAC_KEY"],
@@ -85,9 +85,19 @@ async def api_key(
     wiring = Wiring.build(settings)
     try:
         async with session_scope(wiring.session_factory) as session:
-            ctx = wiring.context(session)
-            if org not in {o.slug for o in await organisations.list_all(ctx)}:
-                await organisations.create(ctx, org, name)
-            return (await api_keys.create(ctx, org, "crm-" + "-".join(scopes), scopes))[1]
+            return await work(wiring.context(session))
     finally:
         await wiring.engine.dispose()
+
+
+async def api_key(
+    env: dict[str, str], scopes: list[str], org: str = "energie-bv", name: str = "Energie BV"
+) -> str:
+    """A key of `org` (made if it is new) in the database of a server started by `serving`."""
+
+    async def work(ctx: ServiceContext) -> str:
+        if org not in {o.slug for o in await organisations.list_all(ctx)}:
+            await organisations.create(ctx, org, name)
+        return (await api_keys.create(ctx, org, "crm-" + "-".join(scopes), scopes))[1]
+
+    return await in_server_database(env, work)

@@ -17,8 +17,9 @@ import pyotp
 import pytest
 from playwright.async_api import Page, async_playwright
 
+from registry.services import ServiceContext, codes, holders, mandates, members
 from tests.conftest import Databases
-from tests.servers import api_key, serving
+from tests.servers import api_key, in_server_database, serving
 from tests.smtp import SMTPServer
 
 pytestmark = pytest.mark.committed
@@ -248,9 +249,10 @@ async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
     assert problems == {}
 
 
-async def mailed(smtp: SMTPServer, to: str, pattern: str) -> str:
+async def mailed(smtp: SMTPServer, to: str, pattern: str, since: int = 0) -> str:
+    """The newest e-mail to `to` matching `pattern`, among those received after the first `since`."""
     for _ in range(100):
-        for message in reversed(smtp.inbox.messages):
+        for message in reversed(smtp.inbox.messages[since:]):
             body = message.get_body(("plain",))
             if message["To"] == to and body is not None and (found := re.search(pattern, body.get_content())):
                 return found.group(1)
@@ -366,3 +368,133 @@ async def test_holder_declines_an_oral_mandate_this_was_not_me(
     assert "/confirm/" not in page.url
     status = await request_status(base, key, request_id)
     assert (status["status"], status["decline_reason"]) == ("declined", "not_me")
+
+
+async def console_sign_in(page: Page, smtp: SMTPServer, base: str, email: str) -> None:
+    await page.goto(f"{base}/console/sign-in")
+    await page.locator("#email").fill(email)
+    before = len(smtp.inbox.messages)
+    async with page.expect_navigation():
+        await page.locator("#email").press("Enter")
+    await page.goto(await mailed(smtp, email, r"(http://\S+/console/sign-in/\S+)", since=before))
+    async with page.expect_navigation():
+        await page.locator("main form button[type=submit]").press("Enter")
+    await page.locator("#subject").wait_for()
+
+
+async def test_console_admin_invites_an_agent_who_checks_codes_with_the_keyboard_and_follows_an_oral_mandate(
+    server: dict[str, str], smtp: SMTPServer, page: Page, key: str
+) -> None:
+    base = server["base"]
+
+    async def setup(ctx: ServiceContext) -> tuple[str, str]:
+        await members.invite(ctx, "energie-bv", "beheer@energie.example", "admin")
+        holder = await holders.get_or_create_verified(ctx, "klant@example.nl")
+        draft = mandates.Draft(
+            "energie-bv", mandates.Proxy("Piet Klaassen", "child"), ["information", "billing"]
+        )
+        mandate = await mandates.grant(ctx, holder, draft)
+        return mandate.reference, (await codes.issue(ctx, mandate)).code
+
+    reference, code = await in_server_database(server, setup)
+    await console_sign_in(page, smtp, base, "beheer@energie.example")
+    await page.locator("a[href='/console/admin/members']").click()
+    await page.locator("#email").fill("medewerker@energie.example")
+    await page.locator("form[action='/console/admin/members'] button[type=submit]").click()
+    await page.locator(".notice").wait_for()
+    await mailed(smtp, "medewerker@energie.example", r"(http://\S+/console/sign-in)")
+
+    await page.context.clear_cookies()
+    await console_sign_in(page, smtp, base, "medewerker@energie.example")
+    # Only the keyboard from here: the reference field has the focus; Tab moves on, Enter checks.
+    await page.keyboard.type(reference.lower().replace("-", " "))
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(f"{code[:4]} {code[4:]}")
+    await page.keyboard.press("Enter")
+    answer = page.locator("#answer")
+    await answer.wait_for()
+    text = await answer.inner_text()
+    assert "Piet Klaassen" in text
+    assert "informatie opvragen" in text and "rekeningen en betalingsregelingen" in text
+    assert await page.evaluate("document.activeElement.id") == "answer"  # the answer has the focus
+    await page.locator("#code").fill(code)  # used once already
+    await page.locator("#code").press("Enter")
+    await page.locator(".answer--no").wait_for()
+
+    await page.locator("a[href='/console/requests/new']").click()
+    await page.locator("#customer_reference").fill("KL-4040")
+    await page.locator("#customer_email").fill("moeder@example.nl")
+    await page.locator("#proxy_name").fill("Sanne Bakker")
+    await page.locator("#proxy_relation").select_option("child")
+    await page.locator("#scope-billing").check()
+    await page.locator("form[action='/console/requests/new'] button[type=submit]").click()
+    status = page.locator("#request-status .answer-title")
+    await page.locator("#request-status[class*=pending]").wait_for()
+    assert await status.get_attribute("data-status") == "pending"
+
+    holder_context = await page.context.browser.new_context()  # type: ignore[union-attr]
+    holder_page = await holder_context.new_page()
+    await holder_page.goto(await mailed(smtp, "moeder@example.nl", r"(http://\S+/confirm/\S+)"))
+    await holder_page.get_by_role("button", name="Machtiging bevestigen").click()
+    await holder_page.get_by_role("heading", name="Machtiging bevestigd").wait_for()
+    await holder_context.close()
+    # No reload: the console heard it through its event stream.
+    await page.locator("#request-status .answer-title[data-status=confirmed]").wait_for(timeout=5000)
+    assert re.search(r"M-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]", await status.inner_text())
+
+
+async def test_no_serious_accessibility_problems_on_console_pages_in_either_language(
+    server: dict[str, str], smtp: SMTPServer, page: Page, key: str
+) -> None:
+    base = server["base"]
+
+    async def setup(ctx: ServiceContext) -> None:
+        await members.invite(ctx, "energie-bv", "a11y-admin@energie.example", "admin")
+
+    await in_server_database(server, setup)
+    problems: dict[str, list[str]] = {}
+
+    async def audit(name: str) -> None:
+        found = await axe_problems(page)
+        if found:
+            problems[name] = found
+
+    for language in ("nl", "en"):
+        await page.context.clear_cookies()
+        await page.context.add_cookies([{"name": "mr_lang", "value": language, "url": base}])
+        await page.goto(f"{base}/console/sign-in")
+        await audit(f"{language} console sign-in")
+        await console_sign_in(page, smtp, base, "a11y-admin@energie.example")
+        await audit(f"{language} check a code")
+        await page.locator("form.check-form button[type=submit]").click()
+        await audit(f"{language} check with errors")
+        await page.locator("#subject").fill("M-3479-BCDF-7")
+        await page.locator("#code").fill("12345678")
+        await page.locator("form.check-form button[type=submit]").click()
+        await audit(f"{language} not verified")
+        await page.goto(f"{base}/console/requests/new")
+        await page.locator("form[action='/console/requests/new'] button[type=submit]").click()
+        await audit(f"{language} oral mandate with errors")
+        await page.locator("#customer_reference").fill("KL-1")
+        await page.locator("#customer_email").fill(f"a11y-{language}@example.nl")
+        await page.locator("#proxy_name").fill("Jan")
+        await page.locator("#proxy_relation").select_option("partner")
+        await page.locator("#scope-information").check()
+        await page.locator("form[action='/console/requests/new'] button[type=submit]").click()
+        await audit(f"{language} oral mandate status")
+        await page.goto(f"{base}/console/history")
+        await audit(f"{language} history")
+        await page.goto(f"{base}/console/admin/members")
+        await audit(f"{language} members")
+        await page.goto(f"{base}/console/admin/keys")
+        await page.locator("#name").fill(f"CRM {language}")
+        await page.locator("input[name=scopes]").first.check()
+        await page.locator("form[action='/console/admin/keys'] button[type=submit]").click()
+        await audit(f"{language} API keys with a new key")
+        await page.goto(f"{base}/console/admin/alerts")
+        await audit(f"{language} alerts")
+        await page.goto(f"{base}/console/admin/settings")
+        await page.locator("#frame_ancestors").fill("http://not-https.example")
+        await page.locator("form[action='/console/admin/settings'] button[type=submit]").click()
+        await audit(f"{language} settings with an error")
+    assert problems == {}

@@ -249,6 +249,17 @@ class TestOrganisations:
         ok(cli("org", "create", "zorg-nl", "--name", "Zorg"))
         assert "already exists" in refused(cli("org", "create", "zorg-nl", "--name", "Zorg"))
 
+    def test_first_admin_and_more_members(self, cli: Cli) -> None:
+        made = ok(cli("org", "create", "zorg-nl", "--name", "Zorg NL", "--admin", "Beheer@Zorg.example"))
+        assert "invited Beheer@Zorg.example as its admin" in made
+        assert "invited agent@zorg.example as agent of zorg-nl" in ok(
+            cli("member", "invite", "agent@zorg.example", "--org", "zorg-nl")
+        )
+        assert "member already" in refused(cli("member", "invite", "beheer@zorg.example", "--org", "zorg-nl"))
+        assert "role: Use one of: admin, agent" in refused(
+            cli("member", "invite", "x@zorg.example", "--org", "zorg-nl", "--role", "boss")
+        )
+
 
 class TestHelpfulErrors:
     def test_bad_setting(self, cli: Cli) -> None:

@@ -15,9 +15,10 @@ from registry.cli.core import (
     friendly,
     in_transaction,
     mandate_app,
+    member_app,
     org_app,
 )
-from registry.models import Mandate
+from registry.models import Mandate, Organisation
 from registry.services import (
     ServiceContext,
     api_keys,
@@ -25,6 +26,7 @@ from registry.services import (
     codes,
     holders,
     mandates,
+    members,
     organisations,
 )
 
@@ -38,14 +40,36 @@ def org_create(
     contact_email: Annotated[
         str | None, typer.Option(help="Where security alerts go (many failed checks with one key).")
     ] = None,
+    admin: Annotated[
+        str | None, typer.Option("--admin", help="E-mail address of its first console admin (invited).")
+    ] = None,
 ) -> None:
-    """Add an organisation to the registry."""
-    org = in_transaction(
-        lambda ctx: organisations.create(
+    """Add an organisation to the registry, and invite its first admin to the console."""
+
+    async def work(ctx: ServiceContext) -> Organisation:
+        org = await organisations.create(
             ctx, slug, name, default_language=language, contact_email=contact_email
         )
-    )
+        if admin:
+            await members.invite(ctx, slug, admin, "admin")
+        return org
+
+    org = in_transaction(work)
     typer.echo(f"created organisation {org.slug} ({org.display_name})")
+    if admin:
+        typer.echo(f"invited {admin} as its admin: they sign in at /console/sign-in")
+
+
+@member_app.command("invite")
+@friendly
+def member_invite(
+    email: Annotated[str, typer.Argument(help="The member's work e-mail address.")],
+    org: Annotated[str, typer.Option("--org", help="The organisation's slug.")],
+    role: Annotated[str, typer.Option(help="admin or agent.")] = "agent",
+) -> None:
+    """Add a console member to an organisation and e-mail them where to sign in."""
+    member = in_transaction(lambda ctx: members.invite(ctx, org, email, role))
+    typer.echo(f"invited {member.email} as {member.role} of {org}")
 
 
 @org_app.command("list")

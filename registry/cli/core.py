@@ -37,6 +37,7 @@ api_key_app = typer.Typer(help="API keys of organisations.", no_args_is_help=Tru
 code_app = typer.Typer(help="Call codes (normally issued by holders on the web).", no_args_is_help=True)
 authenticator_app = typer.Typer(help="Proxy authenticator apps (TOTP).", no_args_is_help=True)
 mandate_app = typer.Typer(help="Mandates (normally granted by holders on the web).", no_args_is_help=True)
+member_app = typer.Typer(help="Console members of organisations (admins and agents).", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (org_app, "org"),
@@ -47,6 +48,7 @@ for sub, name in (
     (code_app, "code"),
     (authenticator_app, "authenticator"),
     (mandate_app, "mandate"),
+    (member_app, "member"),
 ):
     app.add_typer(sub, name=name)
 

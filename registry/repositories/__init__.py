@@ -10,6 +10,7 @@ from registry.repositories.checks import (
     InvitationRepository,
     VerificationRepository,
 )
+from registry.repositories.console import ConsoleSessionRepository, HistoryRepository, MemberRepository
 from registry.repositories.directory import HolderRepository, MandateRepository, OrganisationRepository
 from registry.repositories.outbox import OutboxRepository
 from registry.repositories.requests import (
@@ -26,12 +27,15 @@ __all__ = [
     "AuditRepository",
     "AuthenticatorRepository",
     "CodeRepository",
+    "ConsoleSessionRepository",
     "GuardRepository",
+    "HistoryRepository",
     "HolderRepository",
     "IdempotencyRepository",
     "InvitationRepository",
     "MandateRepository",
     "MandateRequestRepository",
+    "MemberRepository",
     "OrganisationRepository",
     "OutboxRepository",
     "Repository",

@@ -24,12 +24,24 @@ class ApiKeyRepository(Repository):
 
     async def of_organisation(self, organisation_id: int) -> Sequence[ApiKey]:
         result = await self.session.execute(
-            select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(col(ApiKey.id))
+            select(ApiKey)
+            .where(ApiKey.organisation_id == organisation_id, col(ApiKey.member_id).is_(None))
+            .order_by(col(ApiKey.id))
         )
+        return result.scalars().all()
+
+    async def all_of_organisation(self, organisation_id: int) -> Sequence[ApiKey]:
+        """Its API keys and its members' console keys."""
+        result = await self.session.execute(select(ApiKey).where(ApiKey.organisation_id == organisation_id))
         return result.scalars().all()
 
     async def by_id(self, key_id: int) -> ApiKey | None:
         return await self.session.get(ApiKey, key_id)
+
+    async def of_member(self, member_id: int) -> ApiKey | None:
+        """The console credential of a member (see ApiKey)."""
+        result = await self.session.execute(select(ApiKey).where(ApiKey.member_id == member_id))
+        return result.scalar_one_or_none()
 
     async def touch(self, key_id: int, now: datetime, older_than: datetime) -> None:
         """Record use, at most once a minute per key, so that checks do not all write the key row."""

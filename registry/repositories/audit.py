@@ -84,6 +84,18 @@ class AuditRepository(Repository):
         )
         return result.scalars().all()
 
+    async def for_organisation(
+        self, organisation_id: int, kinds: Collection[str], limit: int
+    ) -> Sequence[AuditEvent]:
+        """The organisation's own events of these kinds (its chain), newest first."""
+        result = await self.session.execute(
+            select(AuditEvent)
+            .where(col(AuditEvent.organisation_id) == organisation_id, col(AuditEvent.kind).in_(kinds))
+            .order_by(col(AuditEvent.id).desc())
+            .limit(limit)
+        )
+        return result.scalars().all()
+
     async def for_holder(
         self, holder_id: int, kinds: Collection[str], before: int | None, limit: int
     ) -> Sequence[tuple[AuditEvent, Mandate | None, Organisation | None]]:

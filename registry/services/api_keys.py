@@ -41,7 +41,7 @@ def _hash(ctx: ServiceContext, key: str) -> str:
 
 
 async def create(
-    ctx: ServiceContext, organisation_slug: str, name: str, scopes: Sequence[str]
+    ctx: ServiceContext, organisation_slug: str, name: str, scopes: Sequence[str], actor: str = "operator"
 ) -> tuple[ApiKey, str]:
     """Make a key; the secret is returned this once and never stored."""
     organisation = await organisations.get(ctx, organisation_slug)
@@ -76,7 +76,7 @@ async def create(
         ctx,
         f"organisation:{organisation.slug}",
         "api_key.created",
-        "operator",
+        actor,
         {"key_id": key.id, "prefix": key.prefix, "scopes": key.scopes},
         organisation_id=organisation.id,
     )
@@ -88,9 +88,14 @@ async def list_for(ctx: ServiceContext, organisation_slug: str) -> Sequence[ApiK
     return await ApiKeyRepository(ctx.session).of_organisation(_id(organisation))
 
 
-async def revoke(ctx: ServiceContext, key_id: int) -> ApiKey:
+async def revoke(
+    ctx: ServiceContext, key_id: int, *, organisation_id: int | None = None, actor: str = "operator"
+) -> ApiKey:
+    """Stop a key at once. With `organisation_id`, only that organisation's own API keys are found."""
     key = await ApiKeyRepository(ctx.session).by_id(key_id)
-    if key is None:
+    if key is None or (
+        organisation_id is not None and (key.organisation_id, key.member_id) != (organisation_id, None)
+    ):
         raise ApiKeyNotFound(f"There is no API key {key_id}.")
     if key.revoked_at is None:
         key.revoked_at = ctx.clock.now()
@@ -99,7 +104,7 @@ async def revoke(ctx: ServiceContext, key_id: int) -> ApiKey:
             ctx,
             f"organisation:{organisation.slug}",
             "api_key.revoked",
-            "operator",
+            actor,
             {"key_id": key.id, "prefix": key.prefix},
             organisation_id=organisation.id,
         )

@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.models import Mandate, Organisation
-from registry.repositories import ApiKeyRepository, MandateRepository, OrganisationRepository
-from registry.services import ServiceContext, api_keys, codes, holders, mandates, organisations
+from registry.repositories import (
+    ApiKeyRepository,
+    MandateRepository,
+    MemberRepository,
+    OrganisationRepository,
+)
+from registry.services import ServiceContext, api_keys, codes, holders, mandates, members, organisations
 from registry.vocabulary import Action, EffectiveStatus
 
 ORGANISATIONS = (("energie-bv", "Energie BV"), ("telecom-nl", "Telecom NL"))
@@ -20,6 +25,7 @@ PROXY = mandates.Proxy(name="Jan de Vries", relation="partner", email="jan.de.vr
 SCOPE = (Action.information, Action.appointments, Action.billing)
 CUSTOMER_REFERENCE = "KL-100234"
 KEY_NAME = "demo"
+MEMBERS = (("admin@energie-bv.example", "admin"), ("agent@energie-bv.example", "agent"))
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class DemoData:
             "mandate_reference": m.reference,
             "call_code": self.call_code.code,
             "call_code_expires_at": self.call_code.expires_at.isoformat(),
+            "console_members": [{"email": email, "role": role} for email, role in MEMBERS],
             "mandate": {
                 "reference": m.reference,
                 "organisation": self.organisations[0].slug,
@@ -68,12 +75,14 @@ class DemoData:
             f"  API key        {self.api_key}  (energie-bv; shown once)\n"
             f"                 scopes verify, mandates:read, mandate_requests:write\n"
             f"  call code      {self.call_code.grouped}  "
-            f"(single use, until {self.call_code.expires_at:%Y-%m-%d %H:%M} UTC)\n\n"
+            f"(single use, until {self.call_code.expires_at:%Y-%m-%d %H:%M} UTC)\n"
+            f"  console        {MEMBERS[0][0]} (admin), {MEMBERS[1][0]} (agent)\n\n"
             "Try it:\n"
             "  mandate-registry serve\n"
             f"  curl -s {base_url}/v1/verifications -H 'Authorization: Bearer {self.api_key}' \\\n"
             f"       -H 'Content-Type: application/json' -d '{body}'\n"
             f"  open {base_url}/docs\n"
+            f"  open {base_url}/console/sign-in as {MEMBERS[1][0]} (serve prints the link)\n"
         )
 
 
@@ -98,6 +107,9 @@ async def create(ctx: ServiceContext) -> DemoData:
     _, secret = await api_keys.create(
         ctx, orgs[0].slug, KEY_NAME, ["verify", "mandates:read", "mandate_requests:write"]
     )
+    for email, role in MEMBERS:
+        if await MemberRepository(ctx.session).by_email(email) is None:
+            await members.invite(ctx, orgs[0].slug, email, role, actor="operator:demo")
     code = await codes.issue(ctx, mandate, actor="operator:demo")
     return DemoData(orgs, holder.email, mandate, secret, code)
 

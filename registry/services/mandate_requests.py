@@ -92,10 +92,12 @@ def _address_hash(ctx: ServiceContext, email: str) -> str:
 
 
 async def _checked(
-    ctx: ServiceContext, ask: Ask, email_field: str
+    ctx: ServiceContext, ask: Ask, email_field: str, *, need_customer: bool = False
 ) -> tuple[mandates.Reviewed, str, str | None]:
     """Every rule at once, like a grant's review, plus the address, the note and the language."""
     errors: list[FieldError] = []
+    if need_customer and not (ask.customer_reference or "").strip():
+        errors.append(FieldError("customer_reference", "Give your reference for the customer."))
     email = ""
     try:
         email = holders.normalise_email(ask.email, email_field)
@@ -193,10 +195,8 @@ async def request_by_organisation(
 ) -> RequestView:
     """An organisation registers what its caller claims; the address it has on file must confirm."""
     caller.require(SCOPE)
-    if not (ask.customer_reference or "").strip():
-        raise InvalidInput.for_field("customer_reference", "Give your reference for the customer.")
     reviewed, email, note = await _checked(
-        ctx, replace(ask, organisation=caller.organisation.slug), "customer_email"
+        ctx, replace(ask, organisation=caller.organisation.slug), "customer_email", need_customer=True
     )
     language = await _language(ctx, email, ask.language, caller.organisation.default_language)
     return await _create(

@@ -88,3 +88,62 @@ async def by_id(ctx: ServiceContext, organisation_id: int) -> Organisation:
     if organisation is None:
         raise OrganisationNotFound(f"There is no organisation {organisation_id}.")
     return organisation
+
+
+ORIGIN = re.compile(r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?$")
+
+
+def check_origins(text: str) -> list[str]:
+    """Origins such as `https://crm.example.com`, separated by spaces, commas or new lines."""
+    origins = [o.strip().rstrip("/").lower() for o in re.split(r"[\s,]+", text) if o.strip()]
+    wrong = [o for o in origins if not ORIGIN.match(o)]
+    if wrong:
+        raise InvalidInput.for_field(
+            "frame_ancestors",
+            f"Give whole https origins such as https://crm.example.com; not: {', '.join(wrong)}.",
+        )
+    return list(dict.fromkeys(origins))
+
+
+async def update_settings(
+    ctx: ServiceContext,
+    organisation: Organisation,
+    *,
+    display_name: str,
+    default_language: str,
+    frame_ancestors: str,
+    actor: str,
+) -> Organisation:
+    """What an organisation's admin may change about it: its name, language and framing origins."""
+    errors = _validate(organisation.slug, display_name, default_language)
+    origins: list[str] = []
+    try:
+        origins = check_origins(frame_ancestors)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise InvalidInput("The settings cannot be saved as given.", errors)
+    before = {
+        "display_name": organisation.display_name,
+        "default_language": organisation.default_language,
+        "frame_ancestors": list(organisation.frame_ancestors or []),
+    }
+    organisation.display_name = display_name.strip()
+    organisation.default_language = default_language
+    organisation.frame_ancestors = origins
+    after = {
+        "display_name": organisation.display_name,
+        "default_language": default_language,
+        "frame_ancestors": origins,
+    }
+    if after != before:
+        await ctx.session.flush()
+        await audit.record(
+            ctx,
+            f"organisation:{organisation.slug}",
+            "organisation.settings_changed",
+            actor,
+            {"before": before, "after": after},
+            organisation_id=organisation.id,
+        )
+    return organisation

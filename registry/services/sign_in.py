@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from registry.errors import NotAuthenticated, RateLimited
-from registry.models import Holder, SignInLink, WebSession
+from registry.models import ConsoleSession, Holder, SignInLink, WebSession
 from registry.repositories import SessionRepository, SignInRepository
 from registry.security import keyed_hash, new_token
 from registry.services import ServiceContext, audit, holders
@@ -38,26 +38,7 @@ def _hash(ctx: ServiceContext, purpose: str, token: str) -> str:
 async def request_link(ctx: ServiceContext, email: str, client_ip: str, language: str) -> None:
     """E-mail a sign-in link to `email`, whoever it belongs to, within the hourly limits."""
     address = holders.normalise_email(email)
-    repo = SignInRepository(ctx.session)
-    now = ctx.clock.now()
-    hour_ago = now - timedelta(hours=1)
-    if await repo.count_since(hour_ago, client_ip=client_ip) >= LINKS_PER_IP_PER_HOUR:
-        raise RateLimited("Too many sign-in links were asked from this network. Try again in an hour.", 3600)
-    if await repo.count_since(hour_ago, email=address) >= LINKS_PER_ADDRESS_PER_HOUR:
-        raise RateLimited(
-            "Too many sign-in links were sent to this address. Use the newest one, or try again in an hour.",
-            3600,
-        )
-    token = new_token()
-    await repo.add(
-        SignInLink(
-            email=address,
-            token_hash=_hash(ctx, "sign-in", token),
-            client_ip=client_ip[:64],
-            created_at=now,
-            expires_at=now + LINK_LIFETIME,
-        )
-    )
+    token = await new_link(ctx, address, client_ip, "sign-in")
     known = await holders.find(ctx, address)
     await ctx.mailer.queue(
         ctx.session,
@@ -72,19 +53,50 @@ async def request_link(ctx: ServiceContext, email: str, client_ip: str, language
     )
 
 
-async def link_is_usable(ctx: ServiceContext, token: str) -> bool:
-    link = await SignInRepository(ctx.session).by_hash(_hash(ctx, "sign-in", token))
+async def new_link(ctx: ServiceContext, address: str, client_ip: str, purpose: str) -> str:
+    """A new link token for `address`, within the hourly limits (shared by holders' and console links).
+    `purpose` keeps a link of one kind from working as another."""
+    repo = SignInRepository(ctx.session)
+    now = ctx.clock.now()
+    hour_ago = now - timedelta(hours=1)
+    if await repo.count_since(hour_ago, client_ip=client_ip) >= LINKS_PER_IP_PER_HOUR:
+        raise RateLimited("Too many sign-in links were asked from this network. Try again in an hour.", 3600)
+    if await repo.count_since(hour_ago, email=address) >= LINKS_PER_ADDRESS_PER_HOUR:
+        raise RateLimited(
+            "Too many sign-in links were sent to this address. Use the newest one, or try again in an hour.",
+            3600,
+        )
+    token = new_token()
+    await repo.add(
+        SignInLink(
+            email=address,
+            token_hash=_hash(ctx, purpose, token),
+            client_ip=client_ip[:64],
+            created_at=now,
+            expires_at=now + LINK_LIFETIME,
+        )
+    )
+    return token
+
+
+async def link_is_usable(ctx: ServiceContext, token: str, purpose: str = "sign-in") -> bool:
+    link = await SignInRepository(ctx.session).by_hash(_hash(ctx, purpose, token))
     return link is not None and link.used_at is None and ctx.clock.now() < link.expires_at
 
 
-async def redeem(ctx: ServiceContext, token: str, language: str) -> SignedIn:
-    """Use a link (once, within 15 minutes) and open a new session for its address."""
+async def spend_link(ctx: ServiceContext, token: str, purpose: str) -> str:
+    """Use a link (once, within 15 minutes); the address it was sent to."""
     repo = SignInRepository(ctx.session)
-    link = await repo.by_hash(_hash(ctx, "sign-in", token))
+    link = await repo.by_hash(_hash(ctx, purpose, token))
     now = ctx.clock.now()
     if link is None or link.id is None or now >= link.expires_at or not await repo.use(link.id, now):
         raise NotAuthenticated("This sign-in link has been used or has expired. Ask for a new one.")
-    holder = await holders.get_or_create_verified(ctx, link.email, language)
+    return link.email
+
+
+async def redeem(ctx: ServiceContext, token: str, language: str) -> SignedIn:
+    """Use a link and open a new session for its address."""
+    holder = await holders.get_or_create_verified(ctx, await spend_link(ctx, token, "sign-in"), language)
     return await open_session(ctx, holder)
 
 
@@ -117,14 +129,19 @@ async def current(ctx: ServiceContext, secret: str | None) -> tuple[WebSession, 
     if found is None:
         return None
     session, holder = found
+    return (session, holder) if still_live(session, now) else None
+
+
+def still_live(session: WebSession | ConsoleSession, now: datetime) -> bool:
+    """Not revoked, within 12 hours, used in the last 30 minutes; notes the use (once a minute)."""
     if session.revoked_at is not None or now >= session.expires_at or now - session.last_seen_at >= IDLE:
-        return None
+        return False
     if now - session.last_seen_at >= SEEN_EVERY:
         session.last_seen_at = now
-    return session, holder
+    return True
 
 
-async def sign_out(ctx: ServiceContext, session: WebSession) -> None:
+async def sign_out(ctx: ServiceContext, session: WebSession | ConsoleSession) -> None:
     session.revoked_at = ctx.clock.now()
     await ctx.session.flush()
 

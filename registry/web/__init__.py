@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from registry.web import account, auth, enrol, mandates, pages, requests, revoke_link
+from registry.web import account, auth, console, enrol, mandates, pages, requests, revoke_link
 
 STATIC = Path(__file__).parent / "static"
 
@@ -15,6 +15,7 @@ router.include_router(account.router)
 router.include_router(enrol.router)
 router.include_router(revoke_link.router)
 router.include_router(requests.router)
+router.include_router(console.router)
 router.include_router(pages.router)
 
 __all__ = ["STATIC", "router"]

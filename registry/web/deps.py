@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from babel.dates import format_date, format_datetime
 from fastapi import Depends, Request
@@ -126,7 +126,20 @@ def check_origin(request: Request) -> None:
         raise ForbiddenForm
 
 
-async def form_of(request: Request, visitor: SignedIn | Visitor) -> dict[str, Any]:
+class Viewer(Protocol):
+    """Whoever a page is rendered for: a visitor, a signed-in holder or a console member."""
+
+    @property
+    def language(self) -> Language: ...
+
+    @property
+    def csrf(self) -> str: ...
+
+    @property
+    def session(self) -> Any: ...
+
+
+async def form_of(request: Request, visitor: Viewer) -> dict[str, Any]:
     """The posted form, after the origin check and the CSRF token check: the session's token, or for a
     visitor without a session the token bound to the cookie that the form's page set."""
     check_origin(request)
@@ -169,9 +182,7 @@ def signed_out(target: str = "/") -> RedirectResponse:
     return response
 
 
-def render(
-    request: Request, name: str, visitor: SignedIn | Visitor, status: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, visitor: Viewer, status: int = 200, **context: Any) -> HTMLResponse:
     language = visitor.language
 
     def date(value: datetime) -> str:

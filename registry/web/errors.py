@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import errors
 from registry.web import i18n
+from registry.web.console import ConsoleNotSignedIn
 from registry.web.deps import ForbiddenForm, NotSignedIn, Visitor, language_of, render
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,10 @@ async def not_signed_in(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/sign-in", status_code=303)
 
 
+async def console_not_signed_in(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/console/sign-in", status_code=303)
+
+
 async def forbidden_form(request: Request, exc: Exception) -> Response:
     return _page(
         request,
@@ -38,6 +43,8 @@ async def forbidden_form(request: Request, exc: Exception) -> Response:
 
 
 async def registry_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, errors.NotPermitted):
+        return _page(request, 403, "You may not do this", "Only an admin of your organisation can do this.")
     if isinstance(exc, errors.NotFound):
         return _page(request, 404, "Page not found", "This page does not exist, or it is not yours.")
     if isinstance(exc, errors.Conflict):
@@ -69,4 +76,8 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return _page(request, 500, "Something went wrong on our side", "Please try again in a moment.")
 
 
-HANDLERS = {NotSignedIn: not_signed_in, ForbiddenForm: forbidden_form}
+HANDLERS = {
+    NotSignedIn: not_signed_in,
+    ConsoleNotSignedIn: console_not_signed_in,
+    ForbiddenForm: forbidden_form,
+}

@@ -9,6 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import registry.web
+from registry.web.console import KEY_MESSAGES, REQUEST_MESSAGES, SETTINGS_MESSAGES
 from registry.web.mandates import FIELD_MESSAGES
 from registry.web.requests import ASK_MESSAGES, CONFIRM_MESSAGES
 
@@ -27,6 +28,8 @@ def _page_messages() -> set[str]:
     found.update(FIELD_MESSAGES.values())
     found.update(ASK_MESSAGES.values())
     found.update(CONFIRM_MESSAGES.values())
+    for messages in (REQUEST_MESSAGES, KEY_MESSAGES, SETTINGS_MESSAGES):
+        found.update(messages.values())
     tree = ast.parse((WEB / "errors.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_page":
