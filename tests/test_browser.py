@@ -9,7 +9,7 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -370,13 +370,19 @@ async def test_holder_declines_an_oral_mandate_this_was_not_me(
     assert (status["status"], status["decline_reason"]) == ("declined", "not_me")
 
 
-async def console_sign_in(page: Page, smtp: SMTPServer, base: str, email: str) -> None:
+async def console_sign_in(
+    page: Page, smtp: SMTPServer, base: str, email: str, audit: Callable[[str], Awaitable[None]] | None = None
+) -> None:
     await page.goto(f"{base}/console/sign-in")
     await page.locator("#email").fill(email)
     before = len(smtp.inbox.messages)
     async with page.expect_navigation():
         await page.locator("#email").press("Enter")
+    if audit:
+        await audit("console link sent")
     await page.goto(await mailed(smtp, email, r"(http://\S+/console/sign-in/\S+)", since=before))
+    if audit:
+        await audit("console sign-in confirmation")
     async with page.expect_navigation():
         await page.locator("main form button[type=submit]").press("Enter")
     await page.locator("#subject").wait_for()
@@ -448,10 +454,17 @@ async def test_no_serious_accessibility_problems_on_console_pages_in_either_lang
 ) -> None:
     base = server["base"]
 
-    async def setup(ctx: ServiceContext) -> None:
+    async def setup(ctx: ServiceContext) -> list[tuple[str, str]]:
         await members.invite(ctx, "energie-bv", "a11y-admin@energie.example", "admin")
+        holder = await holders.get_or_create_verified(ctx, "a11y-klant@example.nl")
+        made = []
+        for _ in range(2):
+            draft = mandates.Draft("energie-bv", mandates.Proxy("Jan", "partner"), ["information"])
+            mandate = await mandates.grant(ctx, holder, draft)
+            made.append((mandate.reference, (await codes.issue(ctx, mandate)).code))
+        return made
 
-    await in_server_database(server, setup)
+    valid = await in_server_database(server, setup)
     problems: dict[str, list[str]] = {}
 
     async def audit(name: str) -> None:
@@ -459,13 +472,23 @@ async def test_no_serious_accessibility_problems_on_console_pages_in_either_lang
         if found:
             problems[name] = found
 
-    for language in ("nl", "en"):
+    for language, (reference, code) in zip(("nl", "en"), valid, strict=True):
         await page.context.clear_cookies()
         await page.context.add_cookies([{"name": "mr_lang", "value": language, "url": base}])
         await page.goto(f"{base}/console/sign-in")
         await audit(f"{language} console sign-in")
-        await console_sign_in(page, smtp, base, "a11y-admin@energie.example")
+
+        async def audit_in_language(name: str, language: str = language) -> None:
+            await audit(f"{language} {name}")
+
+        await console_sign_in(page, smtp, base, "a11y-admin@energie.example", audit_in_language)
         await audit(f"{language} check a code")
+        await page.locator("#subject").fill(reference)
+        await page.locator("#code").fill(code)
+        await page.locator("#action").select_option("termination")
+        await page.locator("form.check-form button[type=submit]").click()
+        await page.locator(".answer--yes").wait_for()
+        await audit(f"{language} verified")
         await page.locator("form.check-form button[type=submit]").click()
         await audit(f"{language} check with errors")
         await page.locator("#subject").fill("M-3479-BCDF-7")
