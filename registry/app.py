@@ -121,6 +121,9 @@ async def _security_headers(
 ) -> Response:
     response = await call_next(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    budget = getattr(request.state, "rate_limit", None)
+    if budget is not None:
+        response.headers.update(budget.headers())
     if _is_api(request):
         response.headers.setdefault("Cache-Control", "no-store")
     else:

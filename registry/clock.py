@@ -33,3 +33,8 @@ class FrozenClock:
 
     def set(self, at: datetime) -> None:
         self._at = at.astimezone(UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    """An aware instant as the API writes it: RFC 3339 in UTC with a `Z`."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

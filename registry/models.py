@@ -90,6 +90,8 @@ class Mandate(SQLModel, table=True):
     basis: str = Field(max_length=32)
     status: str = Field(max_length=16)
     binding: str = Field(max_length=32)
+    # The organisation stated, after its own check, that the holder is its customer (withdrawable).
+    customer_confirmed_at: datetime | None = _utc(default=None, nullable=True)
     notify_checks: bool = False  # e-mail the holder after each successful check (on for high-risk scopes)
     expiry_notice_at: datetime | None = _utc(default=None, nullable=True)  # "ends in 14 days" was sent
     created_at: datetime = _utc()

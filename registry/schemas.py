@@ -271,3 +271,46 @@ class MandateRequestOut(BaseModel):
         None,
         description="`not_me`: the holder says they never gave this mandate; treat the caller with care.",
     )
+
+
+class MandateOut(BaseModel):
+    """One of your mandates, with no more than a verification answer holds: nothing about the holder."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "M-7K3Q-9XPD-Q",
+                    "customer_reference": "KL-100234",
+                    "proxy_name": "Jan de Vries",
+                    "relation": "partner",
+                    "scope": ["information", "billing"],
+                    "valid_from": "2026-11-28T10:00:00Z",
+                    "valid_until": "2027-11-28T10:00:00Z",
+                    "status": "active",
+                    "basis": "web",
+                    "binding": "unconfirmed",
+                }
+            ]
+        }
+    )
+
+    reference: str
+    customer_reference: str | None
+    proxy_name: str
+    relation: Relation
+    scope: list[Action]
+    valid_from: str = Field(description="RFC 3339, UTC.")
+    valid_until: str = Field(description="RFC 3339, UTC; the mandate ends at this instant.")
+    status: Literal["active", "scheduled", "expired", "revoked"] = Field(
+        description="At the moment of the answer: `scheduled` has not started yet."
+    )
+    basis: Literal["web", "oral_confirmed_by_email"]
+    binding: Binding = Field(description="How the holder is known to be your customer, as checks answer it.")
+
+
+class MandatePage(BaseModel):
+    items: list[MandateOut]
+    next_cursor: str | None = Field(
+        description="Send it as `cursor` for the next page; null on the last page.", examples=[None]
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -74,6 +75,30 @@ class Settings(BaseSettings):
         30.0, gt=0, description="First retry delay; doubles each try, with jitter."
     )
     outbox_retry_max_seconds: float = Field(6 * 3600.0, gt=0, description="Longest delay between tries.")
+
+    rate_limit: str = Field(
+        "600/minute", description="Requests per API key, in the notation of `limits` (such as 600/minute)."
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the counters live: memory:// (one process) or redis://host:6379/0 (shared).",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as exc:
+            raise ValueError("use the notation of `limits`, such as 600/minute or 20/second") from exc
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.removeprefix("async+").startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("use memory:// or a redis:// URL")
+        return value
 
     @field_validator("base_url")
     @classmethod

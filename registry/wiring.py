@@ -11,6 +11,7 @@ from registry.db import SessionFactory, create_engine, create_session_factory
 from registry.email.render import Mailer, Renderer
 from registry.email.senders import EmailSender, build_sender
 from registry.outbox import OutboxWorker
+from registry.ratelimit import RequestBudget
 from registry.services import ServiceContext
 from registry.settings import Keys, Settings
 
@@ -24,6 +25,7 @@ class Wiring:
     clock: Clock
     sender: EmailSender
     mailer: Mailer
+    budget: RequestBudget
 
     @classmethod
     def build(
@@ -43,6 +45,7 @@ class Wiring:
             clock=clock or SystemClock(),
             sender=sender or build_sender(settings),
             mailer=Mailer(Renderer(), settings.email_from, settings.base_url),
+            budget=RequestBudget(settings.rate_limit, settings.rate_limit_storage),
         )
 
     def context(self, session: AsyncSession) -> ServiceContext:

@@ -28,6 +28,7 @@ from registry.db import create_engine
 from registry.email.render import Mailer, Renderer
 from registry.email.senders import InMemorySender
 from registry.models import Holder, Organisation
+from registry.ratelimit import RequestBudget
 from registry.services import ServiceContext, holders, organisations
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
@@ -87,6 +88,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "base_url": "https://registry.test",
         "email_from": "Mandate Registry <no-reply@registry.test>",
         "outbox_retry_base_seconds": 30.0,
+        # Counted in real time, not by the frozen clock: tests of other things must not run into it.
+        # tests/api/test_rate_limits.py sets its own.
+        "rate_limit": "100000/minute",
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -154,6 +158,7 @@ def wiring(
         clock=clock,
         sender=sender,
         mailer=Mailer(Renderer(), settings.email_from, settings.base_url),
+        budget=RequestBudget(settings.rate_limit, settings.rate_limit_storage),
     )
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from registry.api.deps import Context
-from registry.errors import NotAuthenticated
+from registry.api.deps import Context, get_wiring
+from registry.errors import NotAuthenticated, RateLimited
 from registry.services import api_keys
 from registry.services.api_keys import Caller
 
@@ -29,7 +29,17 @@ async def get_caller(request: Request, ctx: Context, _: Annotated[object, Depend
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         raise NotAuthenticated("Send an API key as `Authorization: Bearer <key>`.")
-    return await api_keys.authenticate(ctx, token.strip())
+    caller = await api_keys.authenticate(ctx, token.strip())
+    budget = await get_wiring(request).budget.spend(caller.key)
+    if budget is not None:
+        request.state.rate_limit = budget  # the answer carries it in its headers (app.py)
+        if not budget.allowed:
+            raise RateLimited(
+                f"This key used its {budget.limit} requests per {budget.window} seconds. "
+                f"Try again in {budget.reset} seconds.",
+                retry_after=max(1, budget.reset),
+            )
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

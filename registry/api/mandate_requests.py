@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -13,6 +12,7 @@ from registry.api.auth import CallerDep
 from registry.api.deps import Context, get_wiring
 from registry.api.errors import responses
 from registry.api.idempotency import OnceDep
+from registry.clock import rfc3339
 from registry.live import request_events
 from registry.schemas import MandateRequestCreate, MandateRequestOut
 from registry.services import mandate_requests, verifications
@@ -25,10 +25,6 @@ router = APIRouter(tags=["mandate requests"])
 RequestId = Path(max_length=60, description="The `id` of the mandate request.")
 
 
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def _out(view: RequestView) -> MandateRequestOut:
     request, mandate = view.request, view.mandate
     return MandateRequestOut(
@@ -36,10 +32,10 @@ def _out(view: RequestView) -> MandateRequestOut:
         status=view.status,
         customer_reference=mandate.customer_reference,
         scope=list(mandate.scope),
-        valid_until=_time(mandate.valid_until) or "",
-        created_at=_time(request.created_at) or "",
-        expires_at=_time(request.expires_at) or "",
-        decided_at=_time(request.decided_at),
+        valid_until=rfc3339(mandate.valid_until),
+        created_at=rfc3339(request.created_at),
+        expires_at=rfc3339(request.expires_at),
+        decided_at=rfc3339(request.decided_at) if request.decided_at else None,
         mandate_reference=mandate.reference if view.status == RequestStatus.confirmed else None,
         decline_reason=request.decline_reason if view.status == RequestStatus.declined else None,
     )
@@ -55,7 +51,7 @@ def _json(view: RequestView) -> str:
     summary="Register an oral mandate for the holder to confirm",
     status_code=201,
     response_model=MandateRequestOut,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(401, 403, 409, 422, 429),
 )
 async def create_mandate_request(
     body: MandateRequestCreate, caller: CallerDep, ctx: Context, once: OnceDep
@@ -97,7 +93,7 @@ async def create_mandate_request(
     operation_id="getMandateRequest",
     summary="Fetch the holder's answer to an oral mandate",
     response_model=MandateRequestOut,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 async def get_mandate_request(
     caller: CallerDep, ctx: Context, request_id: str = RequestId
@@ -119,7 +115,7 @@ async def get_mandate_request(
             "once the request is confirmed, declined or lapsed.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **responses(401, 403, 404, 422),
+        **responses(401, 403, 404, 422, 429),
     },
 )
 async def watch_mandate_request(

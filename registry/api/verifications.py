@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from registry.api.auth import CallerDep
 from registry.api.deps import Context
 from registry.api.errors import responses
+from registry.api.idempotency import OnceDep
 from registry.schemas import VerificationAnswer, VerificationRequest
 from registry.services import verifications
 
@@ -19,9 +20,11 @@ router = APIRouter(tags=["verifications"])
     operation_id="createVerification",
     summary="Check a caller's code",
     response_model=VerificationAnswer,
-    responses=responses(401, 403, 422, 429),
+    responses=responses(401, 403, 409, 422, 429),
 )
-async def create_verification(body: VerificationRequest, caller: CallerDep, ctx: Context) -> Response:
+async def create_verification(
+    body: VerificationRequest, caller: CallerDep, ctx: Context, once: OnceDep
+) -> Response:
     """Check the code a caller quotes for a mandate (by its reference, or by your customer reference)
     and answer whether they may act, and for what. Needs the scope `verify`.
 
@@ -29,11 +32,12 @@ async def create_verification(body: VerificationRequest, caller: CallerDep, ctx:
     action you asked about is allowed and how the holder is known to be your customer; or `not_verified`
     with only a receipt id. Five wrong codes in a row block a mandate for 15 minutes, ten in a day until
     the holder unblocks it, and a key with 100 failed checks in an hour gets 429 until the next hour."""
+    if (replay := await once.replay()) is not None:
+        return replay  # a retry after a lost answer: the same receipt, and the code is not spent twice
     check = verifications.Check(
         **body.model_dump(exclude={"action"}), action=body.action.value if body.action else None
     )
-    answer = await verifications.verify(ctx, caller, check)
-    return Response(content=answer, media_type="application/json")
+    return await once.answer(200, await verifications.verify(ctx, caller, check))
 
 
 @router.get(
@@ -41,7 +45,7 @@ async def create_verification(body: VerificationRequest, caller: CallerDep, ctx:
     operation_id="getVerification",
     summary="Fetch a check's receipt",
     response_model=VerificationAnswer,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 async def get_verification(
     verification_id: str = Path(max_length=60, description="The `verification_id` of the answer."),

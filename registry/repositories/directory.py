@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from registry.models import Holder, Mandate, Organisation, RevokeLink
@@ -93,6 +94,39 @@ class MandateRepository(Repository):
             .order_by(col(Mandate.created_at).desc(), col(Mandate.id).desc())
         )
         return [(row[0], row[1]) for row in result.all()]
+
+    async def of_organisation(
+        self,
+        organisation_id: int,
+        *,
+        status: str | None,
+        now: datetime,
+        customer_reference: str | None,
+        after: int,
+        limit: int,
+    ) -> Sequence[Mandate]:
+        """One page of an organisation's mandates that were ever in force, oldest first, with the status
+        decided at `now` (as `effective_status` decides it)."""
+        active = and_(
+            col(Mandate.status) == "active", col(Mandate.valid_from) <= now, col(Mandate.valid_until) > now
+        )
+        conditions = {
+            "active": active,
+            "scheduled": and_(col(Mandate.status) == "active", col(Mandate.valid_from) > now),
+            "expired": or_(
+                col(Mandate.status) == "expired",
+                and_(col(Mandate.status) == "active", col(Mandate.valid_until) <= now),
+            ),
+            "revoked": col(Mandate.status) == "revoked",
+            None: col(Mandate.status).in_(("active", "expired", "revoked")),
+        }
+        query = select(Mandate).where(
+            col(Mandate.organisation_id) == organisation_id, col(Mandate.id) > after, conditions[status]
+        )
+        if customer_reference is not None:
+            query = query.where(col(Mandate.customer_reference) == customer_reference)
+        result = await self.session.execute(query.order_by(col(Mandate.id)).limit(limit))
+        return result.scalars().all()
 
     async def of_holder_and_organisation(self, holder_id: int, organisation_id: int) -> Sequence[Mandate]:
         result = await self.session.execute(

@@ -18,6 +18,7 @@ PREFIX_SHOWN = 12
 SCOPES = {
     "verify": "check codes (POST /v1/verifications) and read receipts",
     "mandates:read": "look up the organisation's mandates",
+    "mandates:write": "state (or withdraw) that a mandate's holder is the organisation's customer",
     "mandate_requests:write": "register oral mandates for holders to confirm",
 }
 ACTIVE_PER_NAME = 2  # two live keys per integration, so one can replace the other without a gap

@@ -66,6 +66,14 @@ def effective_status(mandate: Mandate, at: datetime) -> EffectiveStatus:
     return EffectiveStatus.active
 
 
+def binding_of(mandate: Mandate) -> Binding:
+    """How the holder is known to be the organisation's customer: the organisation asked the address it
+    has on file (an oral mandate), or stated it later through the API; otherwise unconfirmed."""
+    if mandate.binding == Binding.organisation_confirmed or mandate.customer_confirmed_at is not None:
+        return Binding.organisation_confirmed
+    return Binding(mandate.binding)
+
+
 def normalise_scope(scope: Iterable[str]) -> list[str]:
     """Known actions only, each once, in the vocabulary's order."""
     given = [str(item).strip().lower() for item in scope]

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from registry import otp, references
+from registry.clock import rfc3339
 from registry.errors import FieldError, InvalidInput, RateLimited, VerificationNotFound
 from registry.models import Holder, Mandate, MandateGuard, Verification
 from registry.repositories import (
@@ -220,7 +221,7 @@ async def _decoy(ctx: ServiceContext, mandate: Mandate | None, code: str, now: d
 
 
 async def _verified(ctx: ServiceContext, public_id: str, mandate: Mandate, clean: _Clean) -> dict[str, Any]:
-    binding = Binding(mandate.binding)
+    binding = mandates.binding_of(mandate)
     if binding != Binding.organisation_confirmed and clean.customer_email:
         holder = await HolderRepository(ctx.session).by_id(mandate.holder_id)
         if holder is not None and holder.email == clean.customer_email:
@@ -232,7 +233,7 @@ async def _verified(ctx: ServiceContext, public_id: str, mandate: Mandate, clean
         "proxy_name": mandate.proxy_name,
         "relation": mandate.proxy_relation,
         "scope": list(mandate.scope),
-        "valid_until": mandate.valid_until.isoformat().replace("+00:00", "Z"),
+        "valid_until": rfc3339(mandate.valid_until),
         "action": clean.action.value if clean.action else None,
         "action_permitted": (clean.action.value in mandate.scope) if clean.action else None,
         "binding": binding.value,

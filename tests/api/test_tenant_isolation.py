@@ -15,7 +15,15 @@ import httpx
 
 from registry.app import create_app
 from registry.models import Holder, Organisation
-from registry.services import ServiceContext, api_keys, codes, mandate_requests, mandates, organisations
+from registry.services import (
+    ServiceContext,
+    api_keys,
+    codes,
+    holders,
+    mandate_requests,
+    mandates,
+    organisations,
+)
 from registry.services import verifications as v
 from registry.settings import Settings
 from tests.api.test_http_basics import assert_problem
@@ -46,7 +54,17 @@ async def a_mandate_request(ctx: ServiceContext, caller: Any) -> str:
     return view.request.public_id
 
 
-MAKERS: dict[str, Maker] = {"verification_id": a_verification, "request_id": a_mandate_request}
+async def a_mandate(ctx: ServiceContext, caller: Any) -> str:
+    draft = mandates.Draft("energie-bv", mandates.Proxy("Jan", "partner"), ["information"])
+    holder = await holders.get_or_create_verified(ctx, "anna.de.vries@example.nl")
+    return (await mandates.grant(ctx, holder, draft)).reference
+
+
+MAKERS: dict[str, Maker] = {
+    "verification_id": a_verification,
+    "request_id": a_mandate_request,
+    "reference": a_mandate,
+}
 
 
 def id_routes(settings: Settings) -> list[tuple[str, str, str]]:
