@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import __version__, api, logs, web
 from registry.api import errors as api_errors
+from registry.api import webhooks as api_webhooks
 from registry.api.errors import PROBLEM_JSON
 from registry.clock import Clock
 from registry.email.senders import EmailSender
@@ -86,6 +87,7 @@ def create_app(
     _install_error_handlers(app)
     app.middleware("http")(_security_headers)
     app.include_router(api.router)
+    api_webhooks.document_events(app)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     return app

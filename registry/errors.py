@@ -16,7 +16,9 @@
     │   ├── ApiKeyNotFound         api_key_not_found
     │   ├── VerificationNotFound   verification_not_found
     │   ├── RequestNotFound        mandate_request_not_found
-    │   └── MemberNotFound         member_not_found
+    │   ├── MemberNotFound         member_not_found
+    │   ├── WebhookEndpointNotFound  webhook_endpoint_not_found
+    │   └── WebhookDeliveryNotFound  webhook_delivery_not_found
     ├── Conflict                   conflict
     │   ├── OrganisationExists     organisation_exists
     │   ├── OrganisationInactive   organisation_inactive
@@ -143,6 +145,16 @@ class RequestNotFound(NotFound):
 class MemberNotFound(NotFound):
     code = "member_not_found"
     title = "No such member"
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+    title = "No such webhook endpoint"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+    title = "No such webhook delivery"
 
 
 class Conflict(RegistryError):

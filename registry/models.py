@@ -418,3 +418,44 @@ class ConsoleSession(SQLModel, table=True):
     last_seen_at: datetime = _utc()
     expires_at: datetime = _utc()
     revoked_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where an organisation wants to hear of changes. The signing secret is encrypted at rest."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=40, unique=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    url: str = Field(max_length=2000)
+    description: str | None = Field(default=None, max_length=200)
+    secret_encrypted: str = Field(max_length=300)
+    event_types: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: every event
+    status: str = Field(default="active", max_length=16)  # active | disabled
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _utc()
+    disabled_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint: written with the change, delivered by the worker until a 2xx answer,
+    with retries over about three days. `public_id` is the `webhook-id` the receiver sees on every try."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index(None, "status", "next_attempt_at"), Index(None, "endpoint_id", "id"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    public_id: str = Field(max_length=40, unique=True)
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id")
+    event_type: str = Field(max_length=64)
+    payload: str = Field(sa_type=Text)  # the JSON body, the same on every try
+    status: str = Field(default="pending", max_length=16)  # pending | delivered | dead
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _utc(default=None, nullable=True)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc()
+    delivered_at: datetime | None = _utc(default=None, nullable=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr
 
@@ -313,4 +313,68 @@ class MandatePage(BaseModel):
     items: list[MandateOut]
     next_cursor: str | None = Field(
         description="Send it as `cursor` for the next page; null on the last page.", examples=[None]
+    )
+
+
+class WebhookEndpointCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"url": "https://crm.example.com/hooks/mandates", "event_types": ["mandate.revoked"]}
+            ]
+        },
+    )
+
+    url: StrictStr = Field(max_length=2000, description="A public https URL; redirects are not followed.")
+    event_types: list[StrictStr] = Field(
+        default_factory=list, max_length=20, description="Only these events; empty for every event."
+    )
+    description: StrictStr | None = Field(None, max_length=200)
+
+
+class WebhookEndpointOut(BaseModel):
+    id: str = Field(examples=["whe_3kPq9xY2bH7mWc1L"])
+    url: str
+    description: str | None
+    event_types: list[str] = Field(description="Empty: every event.")
+    status: Literal["active", "disabled"]
+    disabled_reason: str | None
+    created_at: str
+    secret: str | None = Field(
+        None,
+        description="Only in the answer that made the endpoint: the `whsec_...` secret to verify signatures "
+        "with (Standard Webhooks). Store it; it is never shown again.",
+    )
+
+
+class WebhookEndpointList(BaseModel):
+    items: list[WebhookEndpointOut]
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: str = Field(
+        description="The `webhook-id` header of every try.", examples=["msg_8sDf2kLm0PqRt5VwXy7ZaBcE"]
+    )
+    event_type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None
+    next_attempt_at: str | None
+
+
+class WebhookDeliveryList(BaseModel):
+    items: list[WebhookDeliveryOut]
+
+
+class WebhookPayload(BaseModel):
+    """The body of every webhook: thin, with references only; fetch the rest through the API."""
+
+    type: str = Field(examples=["mandate.revoked"])
+    timestamp: str = Field(description="RFC 3339, UTC: when it happened.")
+    data: dict[str, Any] = Field(
+        examples=[{"mandate_reference": "M-7K3Q-9XPD-Q", "customer_reference": "KL-100234"}]
     )

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
         description="Where the counters live: memory:// (one process) or redis://host:6379/0 (shared).",
     )
 
+    webhook_allow_private: bool = Field(
+        False,
+        description="Deliver webhooks to private and loopback addresses and plain http (tests, development).",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60, description="Timeout of one webhook delivery.")
+    webhook_retry_seconds: list[float] = Field(
+        [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000],
+        description="Waits between webhook tries (about three days in all); then the endpoint is disabled.",
+    )
+
     @field_validator("rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:

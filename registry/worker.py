@@ -1,6 +1,7 @@
-"""The background worker: each round it delivers due outbox messages, tells holders about mandates that
-end within 14 days, marks oral-mandate requests whose 24 hours are over, forgets idempotency keys older
-than 24 hours, and seals new audit events.
+"""The background worker: each round it delivers due outbox messages and webhooks, tells holders about
+mandates that end within 14 days, tells organisations about mandates that ended (`mandate.expired`),
+marks oral-mandate requests whose 24 hours are over, forgets idempotency keys older than 24 hours, and
+seals new audit events.
 
 `serve` runs one in-process by default; `mandate-registry worker` runs it alone. Any number may run at
 once: outbox claims and the seal head's lock keep them from doing the same work twice.
@@ -14,6 +15,7 @@ import logging
 
 from registry.db import session_scope
 from registry.services import audit, idempotency, mandate_requests, mandates
+from registry.webhook_delivery import WebhookWorker
 from registry.wiring import Wiring
 
 log = logging.getLogger(__name__)
@@ -23,14 +25,17 @@ class BackgroundWorker:
     def __init__(self, wiring: Wiring, name: str | None = None) -> None:
         self.wiring = wiring
         self.delivery = wiring.worker(name)
+        self.webhooks = WebhookWorker(wiring, name and f"{name}-webhooks")
 
     async def run_round(self) -> int:
         """One round of every job; returns how many outbox messages were tried."""
         tried = await self.delivery.run_once()
+        tried += await self.webhooks.run_once()
         async with session_scope(self.wiring.session_factory) as session:
             await mandates.remind_expiring(self.wiring.context(session))
         async with session_scope(self.wiring.session_factory) as session:
             await mandate_requests.lapse_due(self.wiring.context(session))
+            await mandates.expire_due(self.wiring.context(session))
             await idempotency.forget_old(self.wiring.context(session))
         async with session_scope(self.wiring.session_factory) as session:
             await audit.seal(self.wiring.context(session))

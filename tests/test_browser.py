@@ -73,6 +73,7 @@ async def page() -> AsyncIterator[Page]:
 
 async def axe_problems(page: Page) -> list[str]:
     """Serious and critical WCAG 2.1 A/AA violations that axe-core finds on the page."""
+    await page.wait_for_load_state("load")  # a click may have started a navigation: audit the new page
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate(
         "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
@@ -191,7 +192,9 @@ async def test_no_serious_accessibility_problems_on_any_page_in_either_language(
         await audit(f"{language} link sent")
         await page.goto(await mailed_link(smtp, email))
         await audit(f"{language} sign-in confirmation")
-        await page.locator("main form button").click()
+        async with page.expect_navigation():
+            await page.locator("main form button").click()
+        await page.locator("h1").wait_for()
         await audit(f"{language} overview")
         await page.goto(f"{base}/mandates/new")
         await page.locator("form[action='/mandates/new'] button[type=submit]").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -101,7 +102,20 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, title = HTTP_CODES.get(exc.status_code, ("http_error", "The request failed"))
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem(request, exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_methods_of(request))
+    return problem(request, exc.status_code, code, title, detail, headers=headers or None)
+
+
+def _methods_of(request: Request) -> list[str]:
+    """Every documented method of this path (Starlette names only those of the first matching route)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -142,6 +156,7 @@ def install(app: FastAPI) -> None:
 
 
 DESCRIPTIONS = {
+    400: "The body cannot be read (not UTF-8 JSON)",
     401: "No valid API key",
     403: "The key may not do this",
     404: "Not found",

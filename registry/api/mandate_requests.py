@@ -51,7 +51,7 @@ def _json(view: RequestView) -> str:
     summary="Register an oral mandate for the holder to confirm",
     status_code=201,
     response_model=MandateRequestOut,
-    responses=responses(401, 403, 409, 422, 429),
+    responses=responses(400, 401, 403, 409, 422, 429),
 )
 async def create_mandate_request(
     body: MandateRequestCreate, caller: CallerDep, ctx: Context, once: OnceDep

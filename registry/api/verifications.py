@@ -20,7 +20,7 @@ router = APIRouter(tags=["verifications"])
     operation_id="createVerification",
     summary="Check a caller's code",
     response_model=VerificationAnswer,
-    responses=responses(401, 403, 409, 422, 429),
+    responses=responses(400, 401, 403, 409, 422, 429),
 )
 async def create_verification(
     body: VerificationRequest, caller: CallerDep, ctx: Context, once: OnceDep

@@ -26,6 +26,7 @@ from registry.cli.core import (
     setup_logging,
     with_wiring,
 )
+from registry.openapi_export import OPENAPI_30_FILE, SWAGGER_20_FILE, render, to_openapi_30, to_swagger_20
 from registry.services import audit, demo
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
@@ -106,22 +107,49 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     typer.echo(f"database {_safe_url(settings.database_url)} is at {revision}")
 
 
+_DERIVED_HELP = f"{OPENAPI_30_FILE} (Salesforce) and {SWAGGER_20_FILE} (Power Platform)"
+
+
 @openapi_app.command("write")
 @friendly
-def openapi_write(path: Annotated[Path, typer.Option(help="Where to write.")] = DEFAULT_SPEC) -> None:
-    """Regenerate the committed spec from the app."""
+def openapi_write(
+    path: Annotated[
+        Path, typer.Option(help=f"Where to write the OpenAPI 3.1 spec; {_DERIVED_HELP} go next to it.")
+    ] = DEFAULT_SPEC,
+) -> None:
+    """Regenerate the committed specs from the app: OpenAPI 3.1, and 3.0 and Swagger 2.0 for integrators."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(spec_text())
-    typer.echo(f"wrote {path}")
+    for each, text in spec_texts(path).items():
+        each.write_text(text)
+        typer.echo(f"wrote {each}")
 
 
 @openapi_app.command("check")
 @friendly
-def openapi_check(path: Annotated[Path, typer.Option(help="The committed spec.")] = DEFAULT_SPEC) -> None:
-    """Fail when the committed spec differs from the app."""
-    if not path.exists() or path.read_text() != spec_text():
-        raise fail(f"{path} is stale: run `mandate-registry openapi write` and commit it")
-    typer.echo(f"{path} matches the app")
+def openapi_check(
+    path: Annotated[
+        Path, typer.Option(help=f"The committed OpenAPI 3.1 spec; {_DERIVED_HELP} are next to it.")
+    ] = DEFAULT_SPEC,
+) -> None:
+    """Fail when a committed spec (3.1, 3.0 or 2.0) differs from what the app describes now."""
+    expected = spec_texts(path)
+    stale = [str(each) for each, text in expected.items() if not each.exists() or each.read_text() != text]
+    if stale:
+        also = f" (so {'is' if len(stale) == 2 else 'are'} {', '.join(stale[1:])})" if stale[1:] else ""
+        raise fail(f"{stale[0]} is stale{also}: run `mandate-registry openapi write` and commit the result")
+    for each in expected:
+        typer.echo(f"{each} matches the app")
+
+
+def spec_texts(path: Path) -> dict[Path, str]:
+    """What the committed spec at PATH and its 3.0 and 2.0 versions beside it should hold."""
+    text = spec_text()
+    spec = json.loads(text)
+    return {
+        path: text,
+        path.with_name(OPENAPI_30_FILE): render(to_openapi_30(spec)),
+        path.with_name(SWAGGER_20_FILE): render(to_swagger_20(spec)),
+    }
 
 
 def spec_text() -> str:
@@ -134,7 +162,7 @@ def spec_text() -> str:
         hmac_key=new_key(),
         encryption_key=new_key(),
     )
-    return json.dumps(create_app(spec_settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+    return render(create_app(spec_settings).openapi())
 
 
 @audit_app.command("verify")

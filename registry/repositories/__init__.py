@@ -12,7 +12,7 @@ from registry.repositories.checks import (
 )
 from registry.repositories.console import ConsoleSessionRepository, HistoryRepository, MemberRepository
 from registry.repositories.directory import HolderRepository, MandateRepository, OrganisationRepository
-from registry.repositories.outbox import OutboxRepository
+from registry.repositories.outbox import OutboxRepository, WebhookDeliveryRepository
 from registry.repositories.requests import (
     IdempotencyRepository,
     MandateRequestRepository,
@@ -43,4 +43,5 @@ __all__ = [
     "SessionRepository",
     "SignInRepository",
     "VerificationRepository",
+    "WebhookDeliveryRepository",
 ]

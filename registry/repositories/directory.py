@@ -74,6 +74,18 @@ class MandateRepository(Repository):
             query = query.with_for_update(skip_locked=True)
         return (await self.session.execute(query)).scalars().all()
 
+    async def ended_unmarked(self, now: datetime, limit: int) -> Sequence[Mandate]:
+        """Active mandates whose end has passed, not yet stored as expired."""
+        query = (
+            select(Mandate)
+            .where(Mandate.status == "active", col(Mandate.valid_until) <= now)
+            .order_by(col(Mandate.valid_until))
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.execute(query)).scalars().all()
+
     async def by_revoke_token(self, token_hash: str) -> Mandate | None:
         result = await self.session.execute(
             select(Mandate)

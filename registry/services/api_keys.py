@@ -20,6 +20,7 @@ SCOPES = {
     "mandates:read": "look up the organisation's mandates",
     "mandates:write": "state (or withdraw) that a mandate's holder is the organisation's customer",
     "mandate_requests:write": "register oral mandates for holders to confirm",
+    "webhooks:manage": "manage webhook endpoints, see and replay their deliveries",
 }
 ACTIVE_PER_NAME = 2  # two live keys per integration, so one can replace the other without a gap
 TOUCH_EVERY = timedelta(minutes=1)

@@ -73,7 +73,7 @@ class DemoData:
             f"                 customer reference {m.customer_reference}, "
             f"valid until {m.valid_until:%Y-%m-%d}\n"
             f"  API key        {self.api_key}  (energie-bv; shown once)\n"
-            f"                 scopes verify, mandates:read, mandate_requests:write\n"
+            f"                 scopes {', '.join(api_keys.SCOPES)}\n"
             f"  call code      {self.call_code.grouped}  "
             f"(single use, until {self.call_code.expires_at:%Y-%m-%d %H:%M} UTC)\n"
             f"  console        {MEMBERS[0][0]} (admin), {MEMBERS[1][0]} (agent)\n\n"
@@ -104,9 +104,7 @@ async def create(ctx: ServiceContext) -> DemoData:
     for key in await ApiKeyRepository(ctx.session).of_organisation(orgs[0].id or 0):
         if key.name == KEY_NAME and key.id is not None:
             await api_keys.revoke(ctx, key.id)
-    _, secret = await api_keys.create(
-        ctx, orgs[0].slug, KEY_NAME, ["verify", "mandates:read", "mandate_requests:write"]
-    )
+    _, secret = await api_keys.create(ctx, orgs[0].slug, KEY_NAME, list(api_keys.SCOPES))
     for email, role in MEMBERS:
         if await MemberRepository(ctx.session).by_email(email) is None:
             await members.invite(ctx, orgs[0].slug, email, role, actor="operator:demo")

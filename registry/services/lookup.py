@@ -12,7 +12,7 @@ from registry import references
 from registry.errors import Conflict, InvalidInput, MandateNotFound
 from registry.models import Mandate
 from registry.repositories import MandateRepository
-from registry.services import ServiceContext, audit
+from registry.services import ServiceContext, audit, webhooks
 from registry.services.api_keys import Caller
 from registry.services.mandates import effective_status
 from registry.vocabulary import Binding, EffectiveStatus
@@ -99,6 +99,7 @@ async def confirm_customer(ctx: ServiceContext, caller: Caller, reference: str) 
         mandate.customer_confirmed_at = ctx.clock.now()
         await ctx.session.flush()
         await _event(ctx, caller, mandate, "mandate.customer_confirmed")
+        await webhooks.mandate_event(ctx, mandate, "mandate.updated")
     return mandate
 
 
@@ -114,6 +115,7 @@ async def withdraw_customer(ctx: ServiceContext, caller: Caller, reference: str)
         mandate.customer_confirmed_at = None
         await ctx.session.flush()
         await _event(ctx, caller, mandate, "mandate.customer_confirmation_withdrawn")
+        await webhooks.mandate_event(ctx, mandate, "mandate.updated")
     return mandate
 
 

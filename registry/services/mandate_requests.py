@@ -28,7 +28,16 @@ from registry.errors import (
 from registry.models import Holder, Mandate, MandateRequest, Organisation
 from registry.repositories import MandateRequestRepository, RequestBlockRepository
 from registry.security import keyed_hash, new_token
-from registry.services import ServiceContext, audit, codes, holders, mandates, notifications, organisations
+from registry.services import (
+    ServiceContext,
+    audit,
+    codes,
+    holders,
+    mandates,
+    notifications,
+    organisations,
+    webhooks,
+)
 from registry.services.api_keys import Caller
 from registry.services.mandates import Draft, Proxy
 from registry.vocabulary import (
@@ -288,6 +297,7 @@ async def confirm(
     await _event(
         ctx, view, "mandate_request.confirmed", f"holder:{holder.id}", {"scope": list(mandate.scope)}
     )
+    await _tell(ctx, view, "mandate_request.confirmed", mandate_reference=mandate.reference)
     code = await codes.issue(ctx, mandate, actor=f"holder:{holder.id}")
     return Confirmed(view, holder, code)
 
@@ -309,6 +319,7 @@ async def decline(
     view = RequestView(view.request, view.mandate, view.organisation, RequestStatus.declined)
     actor = f"holder:{holder.id}" if holder else "mailbox"
     await _event(ctx, view, "mandate_request.declined", actor, {"reason": reason})
+    await _tell(ctx, view, "mandate_request.declined", reason=reason.value)
     if block and view.request.origin == RequestOrigin.proxy:
         await RequestBlockRepository(ctx.session).block(
             _address_hash(ctx, view.request.email), view.request.organisation_id, now
@@ -326,13 +337,9 @@ async def lapse_due(ctx: ServiceContext, limit: int = 200) -> int:
         request.status = RequestStatus.lapsed
         await mandates.end_pending(ctx, mandate, MandateStatus.expired, None)
         organisation = await organisations.by_id(ctx, request.organisation_id)
-        await _event(
-            ctx,
-            RequestView(request, mandate, organisation, RequestStatus.lapsed),
-            "mandate_request.lapsed",
-            "registry",
-            {},
-        )
+        view = RequestView(request, mandate, organisation, RequestStatus.lapsed)
+        await _event(ctx, view, "mandate_request.lapsed", "registry", {})
+        await _tell(ctx, view, "mandate_request.lapsed")
     return len(due)
 
 
@@ -348,6 +355,20 @@ async def _event(
         organisation_id=view.request.organisation_id,
         holder_id=view.mandate.holder_id,
         mandate_id=view.mandate.id,
+    )
+
+
+async def _tell(ctx: ServiceContext, view: RequestView, event_type: str, **extra: object) -> None:
+    """The organisation's webhook: thin, with the request id and its customer reference."""
+    await webhooks.emit(
+        ctx,
+        view.request.organisation_id,
+        event_type,
+        {
+            "request_id": view.request.public_id,
+            "customer_reference": view.mandate.customer_reference,
+            **extra,
+        },
     )
 
 

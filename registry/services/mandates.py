@@ -26,7 +26,7 @@ from registry.errors import (
 from registry.models import Holder, Mandate, Organisation, RevokeLink
 from registry.repositories import HolderRepository, MandateRepository
 from registry.security import keyed_hash, new_token
-from registry.services import ServiceContext, audit, notifications, organisations, validity
+from registry.services import ServiceContext, audit, notifications, organisations, validity, webhooks
 from registry.services.holders import normalise_email
 from registry.vocabulary import Action, Basis, Binding, EffectiveStatus, MandateStatus, Relation
 
@@ -191,6 +191,7 @@ async def grant(
     checked = await review(ctx, draft)
     mandate = await _create(ctx, checked, holder, basis, MandateStatus.active, binding)
     await _granted_event(ctx, mandate, actor or f"holder:{holder.id}")
+    await webhooks.mandate_event(ctx, mandate, "mandate.activated")
     revoke_url = await _revoke_link(ctx, mandate)
     await notifications.mandate_granted(ctx, mandate, holder, checked.organisation, revoke_url)
     return mandate
@@ -294,6 +295,7 @@ async def activate_pending(
     mandate.updated_at = now
     await ctx.session.flush()
     await _granted_event(ctx, mandate, f"holder:{holder.id}")
+    await webhooks.mandate_event(ctx, mandate, "mandate.activated")
     organisation = await organisations.by_id(ctx, mandate.organisation_id)
     revoke_url = await _revoke_link(ctx, mandate)
     await notifications.mandate_granted(ctx, mandate, holder, organisation, revoke_url)
@@ -348,6 +350,7 @@ async def change(
     mandate.updated_at = now
     await ctx.session.flush()
     await _audit(ctx, mandate, "mandate.changed", f"holder:{holder.id}", {"before": before, "after": after})
+    await webhooks.mandate_event(ctx, mandate, "mandate.updated")
     await notifications.mandate_changed(ctx, mandate, holder, organisation)
     return mandate
 
@@ -415,6 +418,19 @@ async def remind_expiring(ctx: ServiceContext, limit: int = 200) -> int:
     return len(due)
 
 
+async def expire_due(ctx: ServiceContext, limit: int = 200) -> int:
+    """Store `expired` on mandates past their end and tell the organisation (`mandate.expired`). They
+    stopped working at that instant already (`effective_status`); this job only tells (each round)."""
+    due = await MandateRepository(ctx.session).ended_unmarked(ctx.clock.now(), limit)
+    for mandate in due:
+        mandate.status, mandate.updated_at = MandateStatus.expired, ctx.clock.now()
+        await _audit(
+            ctx, mandate, "mandate.expired", "registry", {"valid_until": mandate.valid_until.isoformat()}
+        )
+        await webhooks.mandate_event(ctx, mandate, "mandate.expired")
+    return len(due)
+
+
 async def set_check_notices(ctx: ServiceContext, holder: Holder, reference: str, on: bool) -> Mandate:
     """Whether the holder gets an e-mail after each successful check of this mandate."""
     mandate, _ = await _own(ctx, holder, reference)
@@ -439,6 +455,7 @@ async def revoke(ctx: ServiceContext, holder: Holder, reference: str, *, reason:
     await _audit(
         ctx, mandate, "mandate.revoked", f"holder:{holder.id}", {"reason": reason, "was": status.value}
     )
+    await webhooks.mandate_event(ctx, mandate, "mandate.revoked")
     await notifications.mandate_revoked(ctx, mandate, holder, organisation)
     return mandate
 

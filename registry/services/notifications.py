@@ -172,3 +172,17 @@ async def mandate_request(
             "expires_at": expires_at,
         },
     )
+
+
+async def webhook_disabled(ctx: ServiceContext, organisation: Organisation, url: str, reason: str) -> None:
+    """Tell the organisation's contact that the registry stopped delivering to one of its endpoints."""
+    if not organisation.contact_email:
+        return
+    await ctx.mailer.queue(
+        ctx.session,
+        ctx.clock,
+        to=organisation.contact_email,
+        language=_language(organisation.default_language),
+        template="webhook_disabled",
+        context={"organisation": organisation.display_name, "url": url, "reason": reason},
+    )

@@ -20,10 +20,19 @@ from registry.errors import (
     InvalidInput,
     NotAuthenticated,
     RateLimited,
+    WebhookEndpointNotFound,
 )
 from registry.live import request_events
 from registry.models import ConsoleSession, Holder
-from registry.services import administration, api_keys, mandate_requests, members, sign_in, verifications
+from registry.services import (
+    administration,
+    api_keys,
+    mandate_requests,
+    members,
+    sign_in,
+    verifications,
+    webhooks,
+)
 from registry.services.mandate_requests import RequestView
 from registry.services.mandates import Proxy
 from registry.unit_of_work import Context, get_wiring
@@ -53,6 +62,11 @@ REQUEST_MESSAGES = {
 KEY_MESSAGES = {
     "name": "Name the integration in 1 to 100 characters, such as Zendesk.",
     "scopes": "Choose at least one permission.",
+}
+WEBHOOK_MESSAGES = {
+    "url": "Give a whole public https address, such as https://crm.example.com/hooks.",
+    "event_types": "Choose events from the list.",
+    "description": "Use at most 200 characters.",
 }
 SETTINGS_MESSAGES = {
     "display_name": "Give a name of 1 to 200 characters.",
@@ -468,3 +482,87 @@ async def settings_save(request: Request, agent: AgentDep, ctx: Context) -> Resp
         errors = field_errors(exc.errors, SETTINGS_MESSAGES)
         return _page(request, agent, "settings.html", 422, form=form, errors=errors)
     return RedirectResponse("/console/admin/settings?done=saved", status_code=303)
+
+
+# Admin: webhooks ---------------------------------------------------------------------------------------
+
+
+async def _webhooks_page(
+    request: Request, agent: Agent, ctx: Context, status: int = 200, **extra: Any
+) -> Response:
+    members.require_admin(agent.console)
+    found = await webhooks.endpoints(ctx, agent.console.organisation)
+    return _page(
+        request,
+        agent,
+        "webhooks.html",
+        status,
+        endpoints=found,
+        events=webhooks.EVENTS,
+        form=extra.pop("form", {}),
+        errors=extra.pop("errors", {}),
+        **extra,
+    )
+
+
+@router.get("/console/admin/webhooks")
+async def webhooks_page(request: Request, agent: AgentDep, ctx: Context) -> Response:
+    return await _webhooks_page(request, agent, ctx, flash=request.query_params.get("done"))
+
+
+@router.post("/console/admin/webhooks")
+async def webhooks_create(
+    request: Request, agent: AgentDep, ctx: Context, wiring: Annotated[Wiring, Depends(get_wiring)]
+) -> Response:
+    """The secret is shown on this answer only: no redirect, so a reload cannot show it again."""
+    form = await form_of(request, agent)
+    members.require_admin(agent.console)
+    chosen = form.get("event_types") or []
+    try:
+        endpoint, secret = await webhooks.create_endpoint(
+            ctx,
+            agent.console.organisation,
+            str(form.get("url") or ""),
+            event_types=[chosen] if isinstance(chosen, str) else list(chosen),
+            description=str(form.get("description") or "") or None,
+            allow_private=wiring.settings.webhook_allow_private,
+            actor=f"member:{agent.console.member.id}",
+        )
+    except InvalidInput as exc:
+        errors = field_errors(exc.errors, WEBHOOK_MESSAGES)
+        return await _webhooks_page(request, agent, ctx, 422, form=form, errors=errors)
+    return await _webhooks_page(request, agent, ctx, new_endpoint=endpoint, secret=secret)
+
+
+@router.post("/console/admin/webhooks/{endpoint_id}/{state}")
+async def webhooks_switch(
+    request: Request, endpoint_id: str, state: str, agent: AgentDep, ctx: Context
+) -> Response:
+    await form_of(request, agent)
+    members.require_admin(agent.console)
+    if state not in ("enable", "disable"):
+        raise WebhookEndpointNotFound("There is no such page.")
+    await webhooks.set_active(
+        ctx, agent.console.organisation, endpoint_id, state == "enable", f"member:{agent.console.member.id}"
+    )
+    return RedirectResponse(f"/console/admin/webhooks?done={state}d", status_code=303)
+
+
+@router.get("/console/admin/webhooks/{endpoint_id}")
+async def webhooks_deliveries(request: Request, endpoint_id: str, agent: AgentDep, ctx: Context) -> Response:
+    members.require_admin(agent.console)
+    endpoint, rows = await webhooks.deliveries(ctx, agent.console.organisation, endpoint_id)
+    flash = request.query_params.get("done")
+    return _page(request, agent, "webhook_deliveries.html", endpoint=endpoint, rows=rows, flash=flash)
+
+
+@router.post("/console/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")
+async def webhooks_replay(
+    request: Request, endpoint_id: str, delivery_id: str, agent: AgentDep, ctx: Context
+) -> Response:
+    await form_of(request, agent)
+    members.require_admin(agent.console)
+    await webhooks.replay(
+        ctx, agent.console.organisation, endpoint_id, delivery_id, f"member:{agent.console.member.id}"
+    )
+    return RedirectResponse(f"/console/admin/webhooks/{endpoint_id}?done=replayed", status_code=303)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from registry.clock import FrozenClock
-from registry.models import Holder
+from registry.models import Holder, Mandate
 from registry.services import ServiceContext, api_keys, codes, mandates, organisations
 
 PROXY = mandates.Proxy("Jan de Vries", "partner")
@@ -24,9 +24,7 @@ def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 
 
-async def grant(
-    ctx: ServiceContext, holder: Holder, customer: str = "KL-1", **changes: Any
-) -> mandates.Mandate:
+async def grant(ctx: ServiceContext, holder: Holder, customer: str = "KL-1", **changes: Any) -> Mandate:
     draft = mandates.Draft(
         "energie-bv", PROXY, ["information", "billing"], customer_reference=customer, **changes
     )

@@ -422,3 +422,41 @@ class TestAdministration:
         await console_sign_in(client, ctx, AGENT)
         for path in ("/console/admin/keys", "/console/admin/alerts", "/console/admin/settings"):
             assert (await client.get(path)).status_code == 403, path
+
+
+class TestWebhookPages:
+    async def test_an_admin_adds_an_endpoint_sees_the_secret_once_and_stops_it(
+        self, client: httpx.AsyncClient, ctx: ServiceContext, team: dict[str, Any], holder: Holder
+    ) -> None:
+        await console_sign_in(client, ctx, ADMIN)
+        page = await client.get("/console/admin/webhooks")
+        bad = await client.post(
+            "/console/admin/webhooks", data={"url": "http://10.0.0.1/x", "csrf_token": csrf_of(page)}
+        )
+        assert bad.status_code == 422 and 'id="url-error"' in bad.text
+        made = await client.post(
+            "/console/admin/webhooks",
+            data={
+                "url": "https://hooks.example.com/x",
+                "event_types": "mandate.revoked",
+                "csrf_token": csrf_of(page),
+            },
+        )
+        secret = re.search(r'<code id="new-secret">(whsec_[\w+/=]+)</code>', made.text)
+        assert made.status_code == 200 and secret
+        listed = await client.get("/console/admin/webhooks")
+        assert secret.group(1) not in listed.text and "https://hooks.example.com/x" in listed.text
+        found = re.search(r'href="/console/admin/webhooks/(whe_[\w-]+)"', listed.text)
+        assert found
+        draft = mandates.Draft("energie-bv", mandates.Proxy("Jan", "partner"), ["information"])
+        mandate = await mandates.grant(ctx, holder, draft)
+        await mandates.revoke(ctx, holder, mandate.reference)
+        deliveries = await client.get(f"/console/admin/webhooks/{found.group(1)}")
+        assert "mandate.revoked" in deliveries.text
+        stopped = await client.post(
+            f"/console/admin/webhooks/{found.group(1)}/disable", data={"csrf_token": csrf_of(page)}
+        )
+        assert stopped.status_code == 303
+        client.cookies.clear()
+        await console_sign_in(client, ctx, AGENT)
+        assert (await client.get("/console/admin/webhooks")).status_code == 403

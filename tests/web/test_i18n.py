@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import registry.web
-from registry.web.console import KEY_MESSAGES, REQUEST_MESSAGES, SETTINGS_MESSAGES
+from registry.web.console import KEY_MESSAGES, REQUEST_MESSAGES, SETTINGS_MESSAGES, WEBHOOK_MESSAGES
 from registry.web.mandates import FIELD_MESSAGES
 from registry.web.requests import ASK_MESSAGES, CONFIRM_MESSAGES
 
@@ -28,7 +28,7 @@ def _page_messages() -> set[str]:
     found.update(FIELD_MESSAGES.values())
     found.update(ASK_MESSAGES.values())
     found.update(CONFIRM_MESSAGES.values())
-    for messages in (REQUEST_MESSAGES, KEY_MESSAGES, SETTINGS_MESSAGES):
+    for messages in (REQUEST_MESSAGES, KEY_MESSAGES, SETTINGS_MESSAGES, WEBHOOK_MESSAGES):
         found.update(messages.values())
     tree = ast.parse((WEB / "errors.py").read_text())
     for node in ast.walk(tree):
