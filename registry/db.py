@@ -101,6 +101,15 @@ async def snapshot_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]
         yield session  # closing the session ends the transaction; what was read stays readable
 
 
+@asynccontextmanager
+async def read_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A short reading unit of work that takes no write lock (SQLite: deferred BEGIN) and asks for no
+    isolation level, for reads repeated often, such as the live status streams."""
+    async with factory() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
 async def ping(engine: AsyncEngine) -> None:
     """Raise if the database cannot answer a trivial query. Takes no lock."""
     async with engine.connect() as connection:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 
-from registry.db import snapshot_scope
+from registry.db import read_scope
 from registry.repositories import MandateRequestRepository
 from registry.services import mandate_requests
 from registry.services.mandate_requests import RequestView
@@ -30,7 +30,7 @@ async def request_events(
     last: RequestStatus | None = None
     quiet = 0.0
     while True:
-        async with snapshot_scope(wiring.session_factory) as session:
+        async with read_scope(wiring.session_factory) as session:
             found = await MandateRequestRepository(session).status_of(request_id)
             if found is None:
                 return
