@@ -66,7 +66,7 @@ class WebhookWorker:
             await self._finish(delivery, status="dead", last_error="the endpoint is disabled")
             return
         host = urlsplit(endpoint.url).hostname or ""
-        if not self.settings.webhook_allow_private and webhooks.private_address(host):
+        if not self.settings.webhook_allow_private and await webhooks.private_address(host):
             await self._failed(delivery, None, "the target resolves to a private or loopback address")
             return
         headers = {

@@ -7,6 +7,7 @@ references only): the receiver fetches what it needs through the API with its ow
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 import json
@@ -43,13 +44,15 @@ def secret_of(ctx: ServiceContext, endpoint: WebhookEndpoint) -> str:
     return decrypt(ctx.keys, endpoint.secret_encrypted, endpoint.public_id.encode()).decode()
 
 
-def private_address(host: str) -> bool:
+async def private_address(host: str) -> bool:
     """True for loopback, private, link-local and other non-public addresses, and for names that
-    resolve to one (checked again before each delivery, since a name can change its answer)."""
+    resolve to one (checked again before each delivery, since a name can change its answer). The name is
+    resolved without blocking the event loop."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except socket.gaierror:
         return False  # unknown now: the delivery will fail and retry
+    addresses = {info[4][0] for info in infos}
     for address in addresses:
         ip = ipaddress.ip_address(str(address).split("%", 1)[0])
         if not ip.is_global or ip.is_multicast:
@@ -57,7 +60,7 @@ def private_address(host: str) -> bool:
     return False
 
 
-def check_url(url: str, allow_private: bool) -> str:
+async def check_url(url: str, allow_private: bool) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidInput.for_field("url", "Give a whole https URL, such as https://crm.example.com/hooks.")
@@ -65,7 +68,7 @@ def check_url(url: str, allow_private: bool) -> str:
         raise InvalidInput.for_field("url", "Use https: deliveries carry signed data about your customers.")
     if parts.username or parts.password:
         raise InvalidInput.for_field("url", "Leave user names and passwords out of the URL.")
-    if not allow_private and private_address(parts.hostname):
+    if not allow_private and await private_address(parts.hostname):
         raise InvalidInput.for_field(
             "url", "This address is private or local; the registry only delivers to public addresses."
         )
@@ -92,7 +95,7 @@ async def create_endpoint(
     actor: str,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint; its signing secret is returned this once (kept encrypted, for signing)."""
-    checked, types = check_url(url, allow_private), _types(event_types)
+    checked, types = await check_url(url, allow_private), _types(event_types)
     if description and len(description) > 200:
         raise InvalidInput.for_field("description", "Use at most 200 characters.")
     public_id = "whe_" + secrets.token_urlsafe(12)
