@@ -183,6 +183,7 @@ class TestIdempotency:
         assert (first.status_code, again.status_code) == (201, 201)
         assert again.content == first.content
         assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["location"] == first.headers["location"]
         assert "idempotent-replayed" not in first.headers
         assert len(await outbox(ctx, CUSTOMER)) == 1
         assert await ctx.session.scalar(select(func.count()).select_from(MandateRequest)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -41,6 +42,10 @@ def _out(view: RequestView) -> MandateRequestOut:
     )
 
 
+def _location(request_id: str) -> str:
+    return f"/v1/mandate-requests/{request_id}"
+
+
 def _json(view: RequestView) -> str:
     return _out(view).model_dump_json()
 
@@ -64,6 +69,7 @@ async def create_mandate_request(
     mandate answers checks with binding `organisation_confirmed`. Send an `Idempotency-Key` so that a retry
     never e-mails the customer twice."""
     if (replay := await once.replay()) is not None:
+        replay.headers["Location"] = _location(json.loads(bytes(replay.body))["id"])
         return replay
     agent = (
         verifications.agent_pseudonym(ctx, caller.organisation.id or 0, body.agent_id)
@@ -85,7 +91,7 @@ async def create_mandate_request(
         ),
         agent,
     )
-    return await once.answer(201, _json(view), {"Location": f"/v1/mandate-requests/{view.request.public_id}"})
+    return await once.answer(201, _json(view), {"Location": _location(view.request.public_id)})
 
 
 @router.get(

@@ -97,7 +97,9 @@ async def sign_in_redeem(request: Request, token: str, visitor: VisitorDep, ctx:
         return page
     if visitor.session is not None:  # a new sign-in replaces whatever session this browser had
         await sign_in.sign_out(ctx, visitor.session)
-    return signed_in_to(request, "/mandates", signed_in)  # the redirect drops the token from the address bar
+    return signed_in_to(
+        request, "/mandates", signed_in.secret
+    )  # the redirect drops the token from the address bar
 
 
 @router.post("/sign-out")

@@ -38,7 +38,7 @@ from registry.services.mandates import Proxy
 from registry.unit_of_work import Context, get_wiring
 from registry.vocabulary import Action, Binding, Language, RequestStatus
 from registry.web import i18n
-from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render, secure_cookies
+from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render, signed_in_to
 from registry.web.mandates import FIELD_MESSAGES, field_errors, form_day
 from registry.web.policy import PAGE_POLICY
 from registry.wiring import Wiring
@@ -164,18 +164,7 @@ async def sign_in_redeem(request: Request, token: str, visitor: VisitorDep, ctx:
         gone = render(request, "console/sign_in_confirm.html", visitor, 410, token="", usable=False)
         gone.headers.update(TOKEN_HEADERS)
         return gone
-    response = RedirectResponse("/console", status_code=303)
-    response.set_cookie(
-        CONSOLE_COOKIE,
-        signed_in.secret,
-        max_age=int(sign_in.ABSOLUTE.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-        path="/",
-    )
-    response.headers.update(TOKEN_HEADERS)
-    return response
+    return signed_in_to(request, "/console", signed_in.secret, CONSOLE_COOKIE)
 
 
 @router.post("/console/sign-out")

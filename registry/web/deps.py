@@ -159,12 +159,15 @@ def secure_cookies(request: Request) -> bool:
     return str(request.app.state.wiring.settings.base_url).startswith("https://")
 
 
-def signed_in_to(request: Request, target: str, signed_in: sign_in.SignedIn) -> RedirectResponse:
-    """Send the browser on with the cookie of a session just opened; the page it leaves carried a token."""
+def signed_in_to(
+    request: Request, target: str, secret: str, cookie: str = SESSION_COOKIE
+) -> RedirectResponse:
+    """Send the browser on with the cookie of a session just opened (a holder's, or with `cookie` a
+    console member's); the page it leaves carried a token."""
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE,
-        signed_in.secret,
+        cookie,
+        secret,
         max_age=int(sign_in.ABSOLUTE.total_seconds()),
         httponly=True,
         samesite="lax",

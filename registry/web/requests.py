@@ -132,7 +132,7 @@ async def _confirm(
         await sign_in.sign_out(ctx, visitor.session)
     session = await sign_in.open_session(ctx, confirmed.holder)
     reference = confirmed.view.mandate.reference
-    response = signed_in_to(request, f"/mandates/{reference}/confirmed", session)
+    response = signed_in_to(request, f"/mandates/{reference}/confirmed", session.secret)
     sealed = encrypt(
         ctx.keys,
         json.dumps(
