@@ -14,12 +14,15 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__, api, logs, web
 from registry.api import errors as api_errors
 from registry.api import webhooks as api_webhooks
 from registry.api.errors import PROBLEM_JSON
+from registry.api.lane import Lane, VerificationLane
 from registry.clock import Clock
 from registry.email.senders import EmailSender
 from registry.errors import RegistryError
@@ -57,17 +60,20 @@ def create_app(
     logs.install()
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = None
         if settings.worker_in_process:
             task = asyncio.create_task(BackgroundWorker(wiring).run_forever(stop))
+        app.state.lane = await Lane.open(wiring)
         try:
             yield
         finally:
             stop.set()
             if task is not None:
                 await task
+            if app.state.lane is not None:
+                await app.state.lane.close()
             await wiring.engine.dispose()
 
     app = FastAPI(
@@ -85,7 +91,9 @@ def create_app(
     app.state.wiring = wiring
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _install_error_handlers(app)
-    app.middleware("http")(_security_headers)
+    app.state.lane = None  # opened with the lifespan
+    app.add_middleware(VerificationLane)
+    app.add_middleware(SecurityHeaders)  # added last, so outside the lane: its answers get the headers too
     app.include_router(api.router)
     api_webhooks.document_events(app)
     app.include_router(web.router)
@@ -94,7 +102,11 @@ def create_app(
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/v1/") or request.url.path in ("/healthz", "/readyz")
+    return _is_api_path(request.url.path)
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith("/v1/") or path in ("/healthz", "/readyz")
 
 
 def _either(for_api: Handler, for_pages: Handler) -> Handler:
@@ -118,20 +130,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_class, handler)
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    budget = getattr(request.state, "rate_limit", None)
-    if budget is not None:
-        response.headers.update(budget.headers())
-    if _is_api(request):
-        response.headers.setdefault("Cache-Control", "no-store")
-    else:
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+class SecurityHeaders:
+    """Headers on every answer: no sniffing; API answers never cached; pages under the CSP; and the
+    request budget's headers where the key's budget was counted. Plain ASGI, as it wraps every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_api = _is_api_path(scope["path"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                budget = scope.get("state", {}).get("rate_limit")
+                if budget is not None:
+                    headers.update(budget.headers())
+                if is_api:
+                    headers.setdefault("Cache-Control", "no-store")
+                else:
+                    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+                    headers.setdefault("Referrer-Policy", "same-origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     if url.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
     kwargs.setdefault("pool_size", settings.db_pool_size)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_pre_ping", False)
     return create_async_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
 
 

@@ -31,7 +31,17 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./registry.db",
         description="SQLAlchemy URL: `sqlite+aiosqlite:///path` or `postgresql+psycopg://user@host/db`.",
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process (PostgreSQL).")
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        le=200,
+        description="Connections per process and pool (PostgreSQL): the ORM's, and the verification lane's.",
+    )
+    verification_lane: bool = Field(
+        True,
+        description="PostgreSQL: answer well-formed checks in the fast lane (docs/performance.md); "
+        "false sends every check through the full route.",
+    )
     base_url: str = Field(
         "http://127.0.0.1:8000", description="Public address of the service, used in e-mailed links."
     )

@@ -12,9 +12,14 @@ from registry.services import ServiceContext
 from registry.wiring import Wiring
 
 
-def get_wiring(request: Request) -> Wiring:
+def wiring_of(request: Request) -> Wiring:
     wiring: Wiring = request.app.state.wiring
     return wiring
+
+
+async def get_wiring(request: Request) -> Wiring:
+    """The process wiring (async, as FastAPI runs a plain function dependency on a worker thread)."""
+    return wiring_of(request)
 
 
 async def get_session(wiring: Annotated[Wiring, Depends(get_wiring)]) -> AsyncIterator[AsyncSession]:
@@ -31,7 +36,7 @@ async def get_session(wiring: Annotated[Wiring, Depends(get_wiring)]) -> AsyncIt
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_context(session: Session, wiring: Annotated[Wiring, Depends(get_wiring)]) -> ServiceContext:
+async def get_context(session: Session, wiring: Annotated[Wiring, Depends(get_wiring)]) -> ServiceContext:
     return wiring.context(session)
 
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 
 from registry.db import session_scope
-from registry.services import audit, idempotency, mandate_requests, mandates
+from registry.services import audit, idempotency, mandate_requests, mandates, verifications
 from registry.webhook_delivery import WebhookWorker
 from registry.wiring import Wiring
 
@@ -37,6 +37,7 @@ class BackgroundWorker:
             await mandate_requests.lapse_due(self.wiring.context(session))
             await mandates.expire_due(self.wiring.context(session))
             await idempotency.forget_old(self.wiring.context(session))
+            await verifications.forget_old_failures(self.wiring.context(session))
         async with session_scope(self.wiring.session_factory) as session:
             await audit.seal(self.wiring.context(session))
         return tried

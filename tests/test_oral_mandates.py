@@ -421,7 +421,7 @@ class TestNeverVerifies:
         ctx.session.add(
             CallCode(
                 mandate_id=mandate.id,
-                code_hash=codes.code_hash(ctx, mandate.id, code),
+                code_hash=codes.code_hash(ctx.keys, mandate.id, code),
                 created_at=clock.now(),
                 expires_at=clock.now() + timedelta(days=7),
             )

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from registry.api.deps import Context, get_wiring
+from registry.api.deps import Context
 from registry.errors import NotAuthenticated, RateLimited
 from registry.services import api_keys
 from registry.services.api_keys import Caller
+from registry.unit_of_work import wiring_of
 
 # Documents the scheme in the spec; the header is read below so that every failure is one problem+json.
 bearer = HTTPBearer(
@@ -30,7 +31,7 @@ async def get_caller(request: Request, ctx: Context, _: Annotated[object, Depend
     if scheme.lower() != "bearer":
         raise NotAuthenticated("Send an API key as `Authorization: Bearer <key>`.")
     caller = await api_keys.authenticate(ctx, token.strip())
-    budget = await get_wiring(request).budget.spend(caller.key)
+    budget = await wiring_of(request).budget.spend(caller.key.id or 0, caller.key.prefix)
     if budget is not None:
         request.state.rate_limit = budget  # the answer carries it in its headers (app.py)
         if not budget.allowed:

@@ -7,7 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,15 +57,12 @@ def serve(
         f"{' (delivered by this process)' if settings.worker_in_process else ' (run `worker`)'}"
     )
     uvicorn.run(
-        "registry.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=True,
-        timeout_graceful_shutdown=20,
+        "registry.app:app_from_environment", factory=True, host=host, port=port, workers=workers, **UVICORN
     )
+
+
+# How `serve` runs uvicorn; bench/verify.py serves its ceiling app with the same options.
+UVICORN: dict[str, Any] = {"log_level": "info", "proxy_headers": True, "timeout_graceful_shutdown": 20}
 
 
 def _safe_url(url: str) -> str:

@@ -8,19 +8,43 @@ from datetime import datetime
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
+from registry import rawsql
 from registry.models import ApiKey, ApiKeyFailures, Organisation
 from registry.repositories.base import Repository
+
+_KEY_COLUMNS = ("id", "organisation_id", "member_id", "name", "prefix", "key_hash", "scopes", "created_at")
+_KEY_TIMES = ("last_used_at", "revoked_at")
+_ORGANISATION_COLUMNS = ("id", "slug", "display_name", "active", "default_language", "contact_email")
+_BY_HASH = rawsql.Statement(
+    f"SELECT {', '.join(f'k.{c}' for c in _KEY_COLUMNS + _KEY_TIMES)}, "
+    f"{', '.join(f'o.{c}' for c in _ORGANISATION_COLUMNS)}, o.frame_ancestors, o.created_at "
+    "FROM api_key k JOIN organisation o ON o.id = k.organisation_id WHERE k.key_hash = :key_hash"
+)
 
 
 class ApiKeyRepository(Repository):
     async def by_hash(self, key_hash: str) -> tuple[ApiKey, Organisation] | None:
-        result = await self.session.execute(
-            select(ApiKey, Organisation)
-            .join(Organisation, col(Organisation.id) == col(ApiKey.organisation_id))
-            .where(ApiKey.key_hash == key_hash)
+        """The key and its organisation, read on every API request: one plain statement, and the two
+        objects put in the session as if the ORM had loaded them (its own query costs ten times more)."""
+        (result,) = await rawsql.batch(self.session, [(_BY_HASH, {"key_hash": key_hash})])
+        row = result.one()
+        if row is None:
+            return None
+        n = len(_KEY_COLUMNS)
+        key = dict(zip(_KEY_COLUMNS, row[:n], strict=True))
+        key["scopes"] = rawsql.json_of(key["scopes"])
+        key["created_at"] = rawsql.time_of(key["created_at"])
+        key |= {name: rawsql.time_of(value) for name, value in zip(_KEY_TIMES, row[n : n + 2], strict=True)}
+        n += 2
+        m = len(_ORGANISATION_COLUMNS)
+        organisation = dict(zip(_ORGANISATION_COLUMNS, row[n : n + m], strict=True))
+        organisation["active"] = bool(organisation["active"])
+        organisation["frame_ancestors"] = rawsql.json_of(row[n + m])
+        organisation["created_at"] = rawsql.time_of(row[n + m + 1])
+        return (
+            rawsql.attach(self.session, ApiKey(**key)),
+            rawsql.attach(self.session, Organisation(**organisation)),
         )
-        row = result.first()
-        return (row[0], row[1]) if row else None
 
     async def of_organisation(self, organisation_id: int) -> Sequence[ApiKey]:
         result = await self.session.execute(
@@ -54,32 +78,6 @@ class ApiKeyRepository(Repository):
             .values(last_used_at=now)
         )
 
-    async def failures(self, key_id: int, since: datetime) -> list[tuple[datetime, int]]:
-        """The key's failures per minute since `since`, oldest first."""
-        result = await self.session.execute(
-            select(col(ApiKeyFailures.minute), col(ApiKeyFailures.count))
-            .where(col(ApiKeyFailures.api_key_id) == key_id, col(ApiKeyFailures.minute) > since)
-            .order_by(col(ApiKeyFailures.minute))
-        )
-        return [(minute, int(count)) for minute, count in result.all()]
-
-    async def give_back_failure(self, key_id: int, minute: datetime) -> None:
-        await self.session.execute(
-            update(ApiKeyFailures)
-            .where(col(ApiKeyFailures.api_key_id) == key_id, col(ApiKeyFailures.minute) == minute)
-            .values(count=ApiKeyFailures.count - 1)
-        )
-
-    async def count_failure(self, key_id: int, minute: datetime, forget_before: datetime) -> None:
-        """Add one failure to the key's bucket for `minute`, and drop buckets older than the budget needs."""
-        insert = self.insert(ApiKeyFailures).values(api_key_id=key_id, minute=minute, count=1)
-        await self.session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["api_key_id", "minute"], set_={"count": ApiKeyFailures.count + 1}
-            )
-        )
-        await self.session.execute(
-            delete(ApiKeyFailures).where(
-                col(ApiKeyFailures.api_key_id) == key_id, col(ApiKeyFailures.minute) < forget_before
-            )
-        )
+    async def forget_failures(self, before: datetime) -> None:
+        """Drop the failure buckets of every key that no budget looks at any more (the worker's job)."""
+        await self.session.execute(delete(ApiKeyFailures).where(col(ApiKeyFailures.minute) < before))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from registry.models import (
@@ -13,7 +13,6 @@ from registry.models import (
     AuthenticatorInvitation,
     CallCode,
     Mandate,
-    MandateFailure,
     MandateGuard,
     Verification,
 )
@@ -21,46 +20,7 @@ from registry.repositories.base import Repository
 
 
 class GuardRepository(Repository):
-    async def claim(self, mandate_id: int, now: datetime) -> MandateGuard:
-        """Count one attempt before the code is looked at. An expired soft lock starts a new streak."""
-        await self.session.execute(
-            self.insert(MandateGuard).values(mandate_id=mandate_id, streak=0).on_conflict_do_nothing()
-        )
-        expired = and_(col(MandateGuard.locked_until).is_not(None), col(MandateGuard.locked_until) <= now)
-        result = await self.session.execute(
-            update(MandateGuard)
-            .where(col(MandateGuard.mandate_id) == mandate_id)
-            .values(
-                streak=case((expired, 1), else_=col(MandateGuard.streak) + 1),
-                locked_until=case((expired, None), else_=col(MandateGuard.locked_until)),
-            )
-            .returning(MandateGuard)
-            .execution_options(populate_existing=True)
-        )
-        return result.scalar_one()
-
-    async def succeeded(self, mandate_id: int) -> None:
-        await self.session.execute(
-            update(MandateGuard).where(col(MandateGuard.mandate_id) == mandate_id).values(streak=0)
-        )
-
-    async def release(self, mandate_id: int) -> None:
-        """Give back an attempt that was claimed but not used (another mandate of the customer matched)."""
-        await self.session.execute(
-            update(MandateGuard)
-            .where(col(MandateGuard.mandate_id) == mandate_id, col(MandateGuard.streak) > 0)
-            .values(streak=col(MandateGuard.streak) - 1)
-        )
-
-    async def lock(self, mandate_id: int, until: datetime) -> None:
-        await self.session.execute(
-            update(MandateGuard).where(col(MandateGuard.mandate_id) == mandate_id).values(locked_until=until)
-        )
-
-    async def hard_lock(self, mandate_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(MandateGuard).where(col(MandateGuard.mandate_id) == mandate_id).values(hard_locked_at=now)
-        )
+    """The holder's side of the guard rows; a check writes them through `check_sql`."""
 
     async def unlock(self, mandate_id: int) -> None:
         await self.session.execute(
@@ -69,30 +29,8 @@ class GuardRepository(Repository):
             .values(streak=0, locked_until=None, hard_locked_at=None)
         )
 
-    async def record_failure(self, mandate_id: int, now: datetime, since: datetime) -> int:
-        """Keep one evaluated failure; return how many there were since `since`."""
-        self.stage(MandateFailure(mandate_id=mandate_id, failed_at=now))
-        await self.session.flush()
-        return await self.count_failures(mandate_id, since)
-
-    async def count_failures(self, mandate_id: int, since: datetime) -> int:
-        result = await self.session.execute(
-            select(func.count())
-            .select_from(MandateFailure)
-            .where(col(MandateFailure.mandate_id) == mandate_id, col(MandateFailure.failed_at) > since)
-        )
-        return int(result.scalar_one())
-
     async def get(self, mandate_id: int) -> MandateGuard | None:
         return await self.session.get(MandateGuard, mandate_id)
-
-    async def claim_nothing(self) -> None:
-        """The statement of a claim, matching no row (see verifications._decoy)."""
-        await self.session.execute(
-            update(MandateGuard)
-            .where(col(MandateGuard.mandate_id) == -1)
-            .values(streak=MandateGuard.streak + 1)
-        )
 
 
 class CodeRepository(Repository):
@@ -106,33 +44,6 @@ class CodeRepository(Repository):
             )
             .values(retired_at=now)
         )
-
-    async def live(self, mandate_id: int, now: datetime) -> CallCode | None:
-        """The one call code of a mandate that can still be used, if any."""
-        result = await self.session.execute(
-            select(CallCode)
-            .where(
-                col(CallCode.mandate_id) == mandate_id,
-                col(CallCode.retired_at).is_(None),
-                col(CallCode.used_at).is_(None),
-                col(CallCode.expires_at) > now,
-            )
-            .order_by(col(CallCode.id).desc())
-        )
-        return result.scalars().first()
-
-    async def use(self, code_id: int, now: datetime) -> bool:
-        """Spend a call code; of two requests with the same code, the row count lets only one win."""
-        result = await self.session.execute(
-            update(CallCode)
-            .where(
-                col(CallCode.id) == code_id,
-                col(CallCode.used_at).is_(None),
-                col(CallCode.retired_at).is_(None),
-            )
-            .values(used_at=now)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class AuthenticatorRepository(Repository):

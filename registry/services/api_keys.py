@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from registry.errors import ApiKeyNotFound, Conflict, FieldError, InvalidInput, NotAuthenticated, NotPermitted
 from registry.models import ApiKey, Organisation
@@ -123,6 +123,11 @@ async def authenticate(ctx: ServiceContext, secret: str | None) -> Caller:
         raise NotAuthenticated("This API key is not valid (any more).")
     key, organisation = found
     return Caller(key, organisation)
+
+
+def due_for_touch(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a request should note the key's use now (at most once a minute)."""
+    return last_used_at is None or last_used_at < now - TOUCH_EVERY
 
 
 async def record_use(ctx: ServiceContext, caller: Caller) -> None:

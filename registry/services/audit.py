@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from registry.models import AuditEvent, AuditSeal
@@ -29,17 +29,45 @@ def canonical(value: Any) -> str:
 
 
 def event_hash(prev_hash: str, event: AuditEvent) -> str:
+    return digest(
+        prev_hash,
+        chain=event.chain,
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        kind=event.kind,
+        actor=event.actor,
+        organisation_id=event.organisation_id,
+        holder_id=event.holder_id,
+        mandate_id=event.mandate_id,
+        data=event.data,
+    )
+
+
+def digest(
+    prev_hash: str,
+    *,
+    chain: str,
+    seq: int,
+    occurred_at: datetime,
+    kind: str,
+    actor: str,
+    organisation_id: int | None,
+    holder_id: int | None,
+    mandate_id: int | None,
+    data: str,
+) -> str:
+    """The hash of an event with these fields after `prev_hash` (the hot path hashes without a model)."""
     body = canonical(
         {
-            "chain": event.chain,
-            "seq": event.seq,
-            "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
-            "kind": event.kind,
-            "actor": event.actor,
-            "organisation_id": event.organisation_id,
-            "holder_id": event.holder_id,
-            "mandate_id": event.mandate_id,
-            "data": event.data,
+            "chain": chain,
+            "seq": seq,
+            "occurred_at": occurred_at.isoformat(timespec="microseconds"),
+            "kind": kind,
+            "actor": actor,
+            "organisation_id": organisation_id,
+            "holder_id": holder_id,
+            "mandate_id": mandate_id,
+            "data": data,
         }
     )
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()

@@ -95,17 +95,6 @@ async def activate(ctx: ServiceContext, mandate: Mandate, code: str) -> None:
     )
 
 
-async def spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
-    """True when `code` is right for T-1..T+1 and its step is later than any step accepted before."""
-    assert mandate.id is not None
-    repo = AuthenticatorRepository(ctx.session)
-    authenticator = await repo.of_mandate(mandate.id)
-    if authenticator is None or authenticator.status != ACTIVE or authenticator.id is None:
-        return False
-    step = otp.matching_step(_secret(ctx, authenticator, mandate), code, ctx.clock.now())
-    return step is not None and await repo.accept_step(authenticator.id, step)
-
-
 INVITATION_LIFETIME = timedelta(days=7)
 
 

@@ -12,6 +12,7 @@ from registry.repositories import CodeRepository, MandateRepository
 from registry.security import equal, keyed_hash
 from registry.services import ServiceContext, audit
 from registry.services.mandates import effective_status
+from registry.settings import Keys
 from registry.vocabulary import EffectiveStatus
 
 SHORTEST = timedelta(minutes=15)
@@ -29,8 +30,8 @@ class IssuedCode:
         return otp.group(self.code)
 
 
-def code_hash(ctx: ServiceContext, mandate_id: int, code: str) -> str:
-    return keyed_hash(ctx.keys, "call-code", f"{mandate_id}:{code}")
+def code_hash(keys: Keys, mandate_id: int, code: str) -> str:
+    return keyed_hash(keys, "call-code", f"{mandate_id}:{code}")
 
 
 async def issue(
@@ -51,7 +52,7 @@ async def issue(
     await repo.add(
         CallCode(
             mandate_id=mandate.id,
-            code_hash=code_hash(ctx, mandate.id, code),
+            code_hash=code_hash(ctx.keys, mandate.id, code),
             created_at=now,
             expires_at=expires,
         )
@@ -69,28 +70,10 @@ async def issue(
     return IssuedCode(code, expires)
 
 
-async def _matching_live_code(ctx: ServiceContext, mandate_id: int, code: str) -> CallCode | None:
-    """The mandate's live call code if `code` is it. One hash comparison is made even when there is no live
-    code, so that both cases take the same time."""
-    live = await CodeRepository(ctx.session).live(mandate_id, ctx.clock.now())
-    expected = live.code_hash if live else code_hash(ctx, 0, "0" * otp.CALL_CODE_DIGITS)
-    return live if equal(expected, code_hash(ctx, mandate_id, code)) and live is not None else None
-
-
-async def spend(ctx: ServiceContext, mandate: Mandate, code: str) -> bool:
-    """True when `code` is the mandate's live call code and this request is the one that used it."""
-    assert mandate.id is not None
-    live = await _matching_live_code(ctx, mandate.id, code)
-    return (
-        live is not None
-        and live.id is not None
-        and await CodeRepository(ctx.session).use(live.id, ctx.clock.now())
-    )
-
-
-async def looks_like(ctx: ServiceContext, mandate_id: int, code: str) -> bool:
-    """Compare `code` with the live call code without spending it (the decoy of a failed check)."""
-    return await _matching_live_code(ctx, mandate_id, code) is not None
+def decoy(keys: Keys, code: str) -> None:
+    """The hashing of a comparison that has nothing to compare with, so that a check of an unknown, locked
+    or inactive mandate costs what a wrong code costs."""
+    equal(code_hash(keys, 0, "0" * otp.CALL_CODE_DIGITS), code_hash(keys, 0, code))
 
 
 def parse_lifetime(text: str) -> timedelta:

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from registry import references
 from registry.errors import (
@@ -53,7 +53,22 @@ class Draft:
     customer_reference: str | None = None
 
 
-def effective_status(mandate: Mandate, at: datetime) -> EffectiveStatus:
+class Terms(Protocol):
+    """What status and binding are decided from: a Mandate, or the hot path's plain row of one."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def valid_from(self) -> datetime: ...
+    @property
+    def valid_until(self) -> datetime: ...
+    @property
+    def binding(self) -> str: ...
+    @property
+    def customer_confirmed_at(self) -> datetime | None: ...
+
+
+def effective_status(mandate: Terms, at: datetime) -> EffectiveStatus:
     """What `mandate` is at instant `at`. `valid_until` is exclusive: at that instant it has expired."""
     if mandate.status == MandateStatus.revoked:
         return EffectiveStatus.revoked
@@ -66,7 +81,7 @@ def effective_status(mandate: Mandate, at: datetime) -> EffectiveStatus:
     return EffectiveStatus.active
 
 
-def binding_of(mandate: Mandate) -> Binding:
+def binding_of(mandate: Terms) -> Binding:
     """How the holder is known to be the organisation's customer: the organisation asked the address it
     has on file (an oral mandate), or stated it later through the API; otherwise unconfirmed."""
     if mandate.binding == Binding.organisation_confirmed or mandate.customer_confirmed_at is not None:

@@ -7,9 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
+from registry import rawsql
 from registry.models import Holder, Mandate, MandateGuard, Organisation
 from registry.references import check_character
-from registry.services import ServiceContext, api_keys, audit, codes, mandates
+from registry.repositories import check_sql
+from registry.services import ServiceContext, api_keys, codes, mandates
 from registry.services import verifications as service
 from tests.api.test_http_basics import assert_problem
 
@@ -142,14 +144,14 @@ class TestAtomicity:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         issued = await codes.issue(ctx, mandate)
-        record = audit.record
+        move_head = check_sql.move_head
 
-        async def failing_record(ctx: ServiceContext, chain: str, kind: str, *args: Any, **kw: Any) -> Any:
-            if kind == "verification.succeeded":
-                raise RuntimeError("injected: the audit write failed")
-            return await record(ctx, chain, kind, *args, **kw)
+        def failing_move(chain: str, *args: Any) -> rawsql.Call:
+            # the audit head's write fails in the database, after the statement that spent the code
+            _, params = move_head(chain, *args)
+            return rawsql.Statement("UPDATE injected_missing_table SET count = :count"), params
 
-        monkeypatch.setattr(audit, "record", failing_record)
+        monkeypatch.setattr(check_sql, "move_head", failing_move)
         body = {"mandate_reference": mandate.reference, "code": issued.code}
         response = await post(client, key, body)
         assert_problem(response, 500, "internal_error")

@@ -13,9 +13,16 @@ from sqlmodel import col, func, select
 from registry import otp
 from registry.clock import FrozenClock
 from registry.errors import InvalidInput, MandateNotActive, NotPermitted, RateLimited
-from registry.models import AuditEvent, Holder, Mandate, MandateGuard, Organisation, OutboxMessage
+from registry.models import (
+    ApiKeyFailures,
+    AuditEvent,
+    Holder,
+    Mandate,
+    MandateGuard,
+    Organisation,
+    OutboxMessage,
+)
 from registry.references import check_character
-from registry.repositories import ApiKeyRepository
 from registry.services import ServiceContext, api_keys, authenticators, codes, mandates, organisations
 from registry.services import verifications as v
 from registry.services.api_keys import Caller
@@ -315,12 +322,26 @@ class TestKeyBudget:
             .all()
         )
         assert mails == ["security@energie.example"]
-        buckets = await ApiKeyRepository(ctx.session).failures(caller.key.id or 0, NOW - timedelta(hours=1))
-        assert sum(count for _, count in buckets) == 100
+        counted = await ctx.session.scalar(
+            select(func.sum(col(ApiKeyFailures.count))).where(col(ApiKeyFailures.api_key_id) == caller.key.id)
+        )
+        assert counted == 100
         with pytest.raises(RateLimited) as caught:  # in a request, this rolls back its own claim
             await check(ctx, caller, "00000000", mandate_reference=reference)
         assert 0 < caught.value.retry_after <= 3600
         assert failure(await check(ctx, other, "00000000", mandate_reference=reference))
+
+    async def test_the_worker_forgets_failures_no_budget_looks_at(
+        self, ctx: ServiceContext, clock: FrozenClock, caller: Caller
+    ) -> None:
+        reference = "M-3479-BCDF-" + check_character("3479BCDF")
+        assert failure(await check(ctx, caller, "00000000", mandate_reference=reference))
+        clock.advance(timedelta(minutes=30))
+        assert failure(await check(ctx, caller, "00000000", mandate_reference=reference))
+        clock.advance(timedelta(minutes=32))
+        await v.forget_old_failures(ctx)  # the first minute left the hour's window (and its slack)
+        kept = (await ctx.session.execute(select(col(ApiKeyFailures.count)))).scalars().all()
+        assert kept == [1]
 
 
 class TestInputAndScope:

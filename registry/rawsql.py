@@ -1,0 +1,138 @@
+"""Statements sent in batches on the request's own connection, for the hot path (the verification).
+
+The ORM costs about a millisecond of Python per statement and every statement is a network round trip;
+a check needs about fifteen. Here a batch of plain SQL goes to the driver in one go: on PostgreSQL in
+psycopg's pipeline mode, one round trip for the whole batch; on SQLite one statement after another on the
+connection's thread, where a round trip costs no network. The statements run inside the session's
+transaction, so they commit or roll back with the rest of the request's unit of work.
+
+SQL is written once with `:name` parameters. Times are aware UTC datetimes in and out, whatever the engine
+keeps; JSON columns come back parsed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from psycopg import pq
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime on SQLite, so text sorts as time
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+
+
+@functools.cache
+def _pyformat(sql: str) -> str:
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+@dataclass(frozen=True)
+class Result:
+    rows: list[tuple[Any, ...]]
+
+    def one(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+
+Call = tuple[Statement, dict[str, Any]]
+
+
+async def batch(session: AsyncSession, calls: Sequence[Call]) -> list[Result]:
+    """Run `calls` in order in the session's transaction; the rows of each (RETURNING rows for writes)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the ORM holds back must be visible to these statements
+    connection = await session.connection()
+    raw: Any = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        return await pipeline(raw, calls)
+    return [Result(await raw.execute_fetchall(s.sql, sqlite_params(p))) for s, p in calls]
+
+
+async def pipeline(connection: Any, calls: Sequence[Call]) -> list[Result]:
+    """PostgreSQL: `calls` in psycopg's pipeline mode, one round trip; psycopg prepares a statement once
+    it has run a few times on a connection."""
+    cursors = []
+    async with connection.pipeline():
+        for statement, params in calls:
+            cursor = connection.cursor()
+            await cursor.execute(_pyformat(statement.sql), params)
+            cursors.append(cursor)
+    return [Result(await c.fetchall() if _has_rows(c) else []) for c in cursors]
+
+
+def _has_rows(cursor: Any) -> bool:
+    return cursor.pgresult is not None and cursor.pgresult.status == pq.ExecStatus.TUPLES_OK
+
+
+def combined(calls: Sequence[Call], *, one_row: Sequence[tuple[int, str]] = ()) -> Call:
+    """PostgreSQL: writes that depend on nothing but locks already held, as one statement of
+    data-modifying CTEs (one statement's work for the server instead of one each). Its one row holds
+    how many rows each write touched; `one_row` names writes that must touch exactly one row, or the
+    statement fails (`registry_assert`, migration 0006) with the reason given. No two writes may touch
+    the same row."""
+    parts, params = [], {}
+    for n, (statement, values) in enumerate(calls):
+        sql = statement.sql if " RETURNING " in statement.sql else f"{statement.sql} RETURNING 1"
+        parts.append(f"w{n} AS ({_renamed(sql, n)})")
+        params.update({f"p{n}_{name}": value for name, value in values.items()})
+    columns = [f"(SELECT count(*) FROM w{n})" for n in range(len(calls))]
+    for n, reason in one_row:
+        columns.append(f"registry_assert((SELECT count(*) FROM w{n}) = 1, :reason{n})")
+        params[f"reason{n}"] = reason
+    return Statement(f"WITH {', '.join(parts)} SELECT {', '.join(columns)}"), params
+
+
+@functools.cache
+def _renamed(sql: str, n: int) -> str:
+    return _PARAM.sub(rf":p{n}_\1", sql)
+
+
+def sqlite_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: value.astimezone(UTC).strftime(SQLITE_TIME) if isinstance(value, datetime) else value
+        for name, value in params.items()
+    }
+
+
+T = TypeVar("T")
+
+
+def attach(session: AsyncSession, row: T) -> T:
+    """Put a row object made from a plain statement's row into the session as loaded (persistent, clean);
+    the object the session already holds for that row wins."""
+    mapper = inspect(type(row))
+    identity = mapper.identity_key_from_instance(row)
+    held = session.identity_map.get(identity)
+    if held is not None:
+        return cast(T, held)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+def time_of(value: Any) -> datetime | None:
+    """A time column as an aware UTC datetime (SQLite gives text, PostgreSQL an aware datetime)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def json_of(value: Any) -> Any:
+    """A JSON column as Python (SQLite gives text, PostgreSQL's driver parses it)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value

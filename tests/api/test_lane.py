@@ -1,0 +1,188 @@
+"""The fast lane of `POST /v1/verifications` (registry/api/lane.py): what it answers is what the full route
+answers, and what it does not answer (handover) reaches the full route untouched.
+
+These run the app with its lifespan, so that the lane is open, on a committed database of the engine under
+test: the lane works on connections of its own and never sees a test's open transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from registry.api.lane import Lane
+from registry.app import create_app
+from registry.db import session_scope
+from registry.models import AuditEvent, OutboxMessage
+from registry.references import check_character
+from registry.services import api_keys, codes, holders, mandates, organisations
+from registry.wiring import Wiring
+from tests.conftest import Databases, make_settings
+
+pytestmark = pytest.mark.committed
+
+URL = "/v1/verifications"
+
+
+@dataclass
+class Lanes:
+    """The app, and how many checks its lane answered and handed over."""
+
+    client: httpx.AsyncClient
+    wiring: Wiring
+    answered: int = 0
+    handed_over: int = 0
+
+
+@pytest.fixture
+async def lanes(databases: Databases) -> AsyncIterator[Lanes]:
+    settings = make_settings(databases.new_migrated(), rate_limit="100000/minute")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        lane: Lane | None = app.state.lane
+        assert lane is not None, "the lane is on by default, on SQLite and PostgreSQL"
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+            seen = Lanes(client, app.state.wiring)
+            _count(lane, seen)
+            yield seen
+
+
+def _count(lane: Lane, seen: Lanes) -> None:
+    answer = lane.answer
+
+    async def counted(*args: Any) -> bytes | None:
+        given = await answer(*args)
+        if given is None:
+            seen.handed_over += 1
+        else:
+            seen.answered += 1
+        return given
+
+    lane.answer = counted  # type: ignore[method-assign, assignment]
+
+
+@dataclass(frozen=True)
+class Case:
+    reference: str
+    key: str
+    code: str
+
+
+async def case(wiring: Wiring, slug: str, scopes: tuple[str, ...] = ("verify",)) -> Case:
+    async with session_scope(wiring.session_factory) as session:
+        ctx = wiring.context(session)
+        await organisations.create(ctx, slug, slug.title(), contact_email=f"security@{slug}.example")
+        holder = await holders.get_or_create_verified(ctx, f"anna@{slug}.example", "nl")
+        draft = mandates.Draft(
+            organisation=slug, proxy=mandates.Proxy("Jan de Vries", "partner"), scope=["information"]
+        )
+        mandate = await mandates.grant(ctx, holder, draft)
+        _, secret = await api_keys.create(ctx, slug, "CRM", list(scopes))
+        code = (await codes.issue(ctx, mandate)).code
+        return Case(mandate.reference, secret, code)
+
+
+async def post(lanes: Lanes, key: str, body: dict[str, Any], **headers: str) -> httpx.Response:
+    return await lanes.client.post(URL, json=body, headers={"Authorization": f"Bearer {key}", **headers})
+
+
+def comparable(response: httpx.Response) -> tuple[int, list[str], list[str]]:
+    """Status, the names of the headers, the keys of the body: what must not tell the two paths apart."""
+    names = sorted(name for name in response.headers if name not in ("date", "server"))
+    return response.status_code, names, sorted(response.json())
+
+
+class TestSameAnswers:
+    async def test_the_lane_answers_as_the_route_does(self, lanes: Lanes) -> None:
+        one, two = await case(lanes.wiring, "lane-a"), await case(lanes.wiring, "lane-b")
+        by_lane = await post(lanes, one.key, {"mandate_reference": one.reference, "code": one.code})
+        assert (lanes.answered, lanes.handed_over) == (1, 0)
+        body = {"mandate_reference": two.reference, "code": two.code}
+        by_route = await post(lanes, two.key, body, **{"Idempotency-Key": "k1"})
+        assert lanes.answered == 1  # an Idempotency-Key goes to the route, which keeps the answer
+        assert by_lane.json()["result"] == by_route.json()["result"] == "verified"
+        assert comparable(by_lane) == comparable(by_route)
+        for name in ("x-content-type-options", "cache-control", "ratelimit-policy", "ratelimit"):
+            assert name in by_lane.headers, name
+        receipt = await lanes.client.get(
+            f"{URL}/{by_lane.json()['verification_id']}", headers={"Authorization": f"Bearer {one.key}"}
+        )
+        assert receipt.content == by_lane.content  # the receipt is the answer, byte for byte
+
+    async def test_a_code_works_once_and_failures_read_alike(self, lanes: Lanes) -> None:
+        one = await case(lanes.wiring, "lane-once")
+        body = {"mandate_reference": one.reference, "code": one.code}
+        assert (await post(lanes, one.key, body)).json()["result"] == "verified"
+        again = await post(lanes, one.key, body)
+        nobody = await post(lanes, one.key, {"mandate_reference": _nobody(), "code": one.code})
+        assert again.json()["result"] == nobody.json()["result"] == "not_verified"
+        assert comparable(again) == comparable(nobody)
+        assert lanes.answered == 3
+
+
+class TestHandover:
+    async def test_what_the_lane_does_not_answer_the_route_answers(self, lanes: Lanes) -> None:
+        one = await case(lanes.wiring, "lane-ho")
+        scoped = await case(lanes.wiring, "lane-scope", scopes=("mandates:read",))
+        good = {"mandate_reference": one.reference, "code": one.code}
+        unknown = await post(lanes, "mrk_" + "x" * 32, good)
+        assert unknown.status_code == 401
+        assert (await post(lanes, scoped.key, good)).status_code == 403
+        bad = await post(lanes, one.key, {"mandate_reference": one.reference, "code": "12a45678"})
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_code"
+        odd = await lanes.client.post(
+            f"{URL}?customer_ref=1", json=good, headers={"Authorization": f"Bearer {one.key}"}
+        )
+        assert odd.status_code == 422
+        assert lanes.answered == 0
+        first = await post(lanes, one.key, good, **{"Idempotency-Key": "once"})
+        replay = await post(lanes, one.key, good, **{"Idempotency-Key": "once"})
+        assert replay.headers["idempotent-replayed"] == "true" and replay.content == first.content
+        assert lanes.answered == 0
+
+    async def test_a_lock_is_made_by_the_route_with_its_e_mail(self, lanes: Lanes) -> None:
+        one = await case(lanes.wiring, "lane-lock")
+        wrong = f"{(int(one.code) + 1) % 10**8:08d}"
+        for _ in range(5):
+            answer = await post(lanes, one.key, {"mandate_reference": one.reference, "code": wrong})
+            assert answer.json()["result"] == "not_verified"
+        assert (lanes.answered, lanes.handed_over) == (4, 1)  # the fifth locks: the route's work
+        right = await post(lanes, one.key, {"mandate_reference": one.reference, "code": one.code})
+        assert right.json()["result"] == "not_verified"  # locked: even the right code fails
+        async with session_scope(lanes.wiring.session_factory) as session:
+            locked = await session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(col(AuditEvent.chain) == f"mandate:{one.reference}")
+                .where(col(AuditEvent.kind) == "verification.locked")
+            )
+            mails = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(col(OutboxMessage.template) == "mandate_locked")
+            )
+        assert (locked, mails) == (1, 1)
+
+    async def test_the_keys_alert_at_20_failures_is_the_routes(self, lanes: Lanes) -> None:
+        one = await case(lanes.wiring, "lane-alert")
+        for _ in range(20):
+            await post(lanes, one.key, {"mandate_reference": _nobody(), "code": "00000000"})
+        assert (lanes.answered, lanes.handed_over) == (19, 1)
+        async with session_scope(lanes.wiring.session_factory) as session:
+            alerts = await session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(col(AuditEvent.kind) == "api_key.failure_alert")
+            )
+        assert alerts == 1
+
+
+def _nobody() -> str:
+    return "M-3479-BCDF-" + check_character("3479BCDF")
