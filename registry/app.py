@@ -26,6 +26,7 @@ from registry.api.lane import Lane, VerificationLane
 from registry.clock import Clock
 from registry.email.senders import EmailSender
 from registry.errors import RegistryError
+from registry.metrics import CountRequests
 from registry.settings import Settings
 from registry.web import errors as web_errors
 from registry.web.policy import PAGE_POLICY
@@ -93,7 +94,8 @@ def create_app(
     _install_error_handlers(app)
     app.state.lane = None  # opened with the lifespan
     app.add_middleware(VerificationLane)
-    app.add_middleware(SecurityHeaders)  # added last, so outside the lane: its answers get the headers too
+    app.add_middleware(SecurityHeaders)  # outside the lane: its answers get the headers too
+    app.add_middleware(CountRequests)
     app.include_router(api.router)
     api_webhooks.document_events(app)
     app.include_router(web.router)

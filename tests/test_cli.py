@@ -308,3 +308,22 @@ class TestOpenapiCommands:
         assert "is stale" in refused(cli("openapi", "check", "--path", str(spec)))
         ok(cli("openapi", "write", "--path", str(spec)))
         assert "matches the app" in ok(cli("openapi", "check", "--path", str(spec)))
+
+
+class TestBackup:
+    def test_a_copy_taken_while_writing_is_whole_and_restores(self, cli: Cli, tmp_path: Path) -> None:
+        if not cli.env["REGISTRY_DATABASE_URL"].startswith("sqlite"):
+            assert "pg_dump" in refused(cli("db", "backup", str(tmp_path / "copy.db")), 2)
+            return
+        ok(cli("org", "create", "first-bv", "--name", "First BV"))
+        writer = cli.popen("demo")  # writes organisations, keys, codes while the copy is taken
+        copy = tmp_path / "copy.db"
+        assert "integrity ok" in ok(cli("db", "backup", str(copy)))
+        assert writer.wait(timeout=120) == 0
+        assert "exists already" in refused(cli("db", "backup", str(copy)), 2)  # never overwrites
+        ok(cli("org", "create", "later-bv", "--name", "Later BV"))
+        assert "--yes" in refused(cli("db", "restore", str(copy)))
+        assert "restored" in ok(cli("db", "restore", str(copy), "--yes"))
+        slugs = {org["slug"] for org in json.loads(ok(cli("org", "list", "--json")))}
+        assert "first-bv" in slugs and "later-bv" not in slugs
+        assert "audit trail intact" in ok(cli("audit", "verify"))

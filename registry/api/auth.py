@@ -31,7 +31,10 @@ async def get_caller(request: Request, ctx: Context, _: Annotated[object, Depend
     if scheme.lower() != "bearer":
         raise NotAuthenticated("Send an API key as `Authorization: Bearer <key>`.")
     caller = await api_keys.authenticate(ctx, token.strip())
-    budget = await wiring_of(request).budget.spend(caller.key.id or 0, caller.key.prefix)
+    # A check the fast lane handed over was counted there already (api/lane.py): count it once.
+    budget = getattr(request.state, "rate_limit", None)
+    if budget is None:
+        budget = await wiring_of(request).budget.spend(caller.key.id or 0, caller.key.prefix)
     if budget is not None:
         request.state.rate_limit = budget  # the answer carries it in its headers (app.py)
         if not budget.allowed:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from registry import metrics
 from registry.api.deps import get_wiring
 from registry.api.errors import responses
 from registry.db import ping
@@ -29,3 +32,11 @@ async def readyz(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Readiness:
     sending traffic here until it is back."""
     await ping(wiring.engine)
     return Readiness(status="ready", database="ok")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Response:
+    """Prometheus metrics (registry/metrics.py). For the operator's scraper, not for the internet: the
+    reverse proxy of compose.yaml does not pass it on."""
+    body = await metrics.exposition(wiring.engine, wiring.clock.now())
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

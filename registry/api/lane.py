@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry import rawsql
+from registry import metrics, rawsql
 from registry.db import SQLITE_PRAGMAS
 from registry.errors import RegistryError
 from registry.rawsql import Call, Result
@@ -138,6 +138,7 @@ class PostgresLane(Lane):
             min_size=settings.db_pool_size,
             max_size=settings.db_pool_size,
             kwargs={"autocommit": True, "connect_timeout": 5},
+            timeout=2,  # no connection within 2 s (the database is away?): the route answers, or says 503
             open=False,
             name="verification-lane",
         )
@@ -268,10 +269,13 @@ class VerificationLane:
             await self.app(scope, receive, send)
             return
         body, receive = await _buffered(receive)
-        answer = await lane.answer(secret.strip(), body, scope.setdefault("state", {}))
+        state = scope.setdefault("state", {})
+        answer = await lane.answer(secret.strip(), body, state)
         if answer is None:
             await self.app(scope, receive, send)
             return
+        state["route"] = PATH
+        metrics.verification(answer.decode(), "lane")
         length_header = (b"content-length", str(len(answer)).encode())
         await send({"type": "http.response.start", "status": 200, "headers": [*HEADERS, length_header]})
         await send({"type": "http.response.body", "body": answer})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
+from registry import metrics
 from registry.api.auth import CallerDep
 from registry.api.deps import Context
 from registry.api.errors import responses
@@ -37,7 +38,9 @@ async def create_verification(
     check = verifications.Check(
         **body.model_dump(exclude={"action"}), action=body.action.value if body.action else None
     )
-    return await once.answer(200, await verifications.verify(ctx, caller, check))
+    answer = await verifications.verify(ctx, caller, check)
+    metrics.verification(answer, "route")
+    return await once.answer(200, answer)
 
 
 @router.get(

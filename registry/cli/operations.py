@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from registry import __version__, migrations
+from registry import __version__, backup, migrations
 from registry.cli.core import (
     DEFAULT_SPEC,
     app,
@@ -26,6 +26,7 @@ from registry.cli.core import (
     setup_logging,
     with_wiring,
 )
+from registry.errors import ConfigurationError
 from registry.openapi_export import OPENAPI_30_FILE, SWAGGER_20_FILE, render, to_openapi_30, to_swagger_20
 from registry.services import audit, demo
 from registry.settings import Settings, new_key
@@ -102,6 +103,40 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     settings = Settings()
     migrations.upgrade(settings.database_url, revision)
     typer.echo(f"database {_safe_url(settings.database_url)} is at {revision}")
+
+
+@db_app.command("backup")
+@friendly
+def db_backup(target: Annotated[Path, typer.Argument(help="A new file for the copy.")]) -> None:
+    """Copy the SQLite database to TARGET while the service runs (a consistent snapshot, checked)."""
+    database = _sqlite_file(Settings())
+    pages = backup.backup(database, target)
+    typer.echo(f"backed up {database} to {target} ({pages} pages, integrity ok)")
+
+
+@db_app.command("restore")
+@friendly
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A file made by `db backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current data: there is no undo.")] = False,
+) -> None:
+    """Put a backup in place of the SQLite database. Stop `serve` and `worker` first."""
+    database = _sqlite_file(Settings())
+    if not yes:
+        raise fail(f"this replaces everything in {database} with {source}: stop the service, then add --yes")
+    pages = backup.restore(source, database)
+    typer.echo(f"restored {database} from {source} ({pages} pages)")
+
+
+def _sqlite_file(settings: Settings) -> Path:
+    if not settings.is_sqlite:
+        raise ConfigurationError(
+            "backup and restore here are for SQLite; on PostgreSQL use pg_dump, or pg_basebackup with WAL "
+            "archiving (docs/deployment.md)"
+        )
+    from sqlalchemy.engine import make_url
+
+    return Path(str(make_url(settings.database_url).database)).expanduser()
 
 
 _DERIVED_HELP = f"{OPENAPI_30_FILE} (Salesforce) and {SWAGGER_20_FILE} (Power Platform)"

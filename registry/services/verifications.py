@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import otp, rawsql, references
+from registry import metrics, otp, rawsql, references
 from registry.clock import rfc3339
 from registry.errors import (
     Conflict,
@@ -596,6 +596,7 @@ async def _tell(ctx: ServiceContext, caller: Caller, clean: _Clean, outcome: Out
             mandate = await ctx.session.get(Mandate, candidate.id)
             assert mandate is not None
             hard = kind == "verification.hard_locked"
+            metrics.LOCKS.labels(kind="hard" if hard else "soft").inc()
             await webhooks.mandate_event(ctx, mandate, "verification.locked", until_holder_unlocks=hard)
             await notifications.mandate_locked(ctx, mandate, hard=hard)
     matched = outcome.matched

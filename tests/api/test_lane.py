@@ -23,6 +23,7 @@ from registry.models import AuditEvent, OutboxMessage
 from registry.references import check_character
 from registry.services import api_keys, codes, holders, mandates, organisations
 from registry.wiring import Wiring
+from tests.api.test_metrics import scrape, value
 from tests.conftest import Databases, make_settings
 
 pytestmark = pytest.mark.committed
@@ -102,8 +103,11 @@ def comparable(response: httpx.Response) -> tuple[int, list[str], list[str]]:
 class TestSameAnswers:
     async def test_the_lane_answers_as_the_route_does(self, lanes: Lanes) -> None:
         one, two = await case(lanes.wiring, "lane-a"), await case(lanes.wiring, "lane-b")
+        counted = {"result": "verified", "path": "lane"}
+        before = value(await scrape(lanes.client), "registry_verifications_total", **counted)
         by_lane = await post(lanes, one.key, {"mandate_reference": one.reference, "code": one.code})
         assert (lanes.answered, lanes.handed_over) == (1, 0)
+        assert value(await scrape(lanes.client), "registry_verifications_total", **counted) == before + 1
         body = {"mandate_reference": two.reference, "code": two.code}
         by_route = await post(lanes, two.key, body, **{"Idempotency-Key": "k1"})
         assert lanes.answered == 1  # an Idempotency-Key goes to the route, which keeps the answer
