@@ -9,6 +9,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from registry import logs
+
 app = FastAPI()
 
 
@@ -31,4 +33,5 @@ async def verify(check: Check) -> Answer:
 
 
 def factory() -> FastAPI:
+    logs.install()  # log lines rendered as the registry renders them (bench/verify.py sets the format)
     return app

@@ -347,7 +347,7 @@ def _descendants(pid: int) -> list[int]:
 def start(kind: str, target: Target | None, workers: int, log_dir: Path) -> Server:
     port = free_port()
     log = log_dir / f"{kind}-{target.backend if target else 'ceiling'}-{workers}w-{port}.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REGISTRY_LOG_FORMAT": "json"}
     if target is None:
         command = [
             sys.executable,

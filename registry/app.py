@@ -58,7 +58,7 @@ def create_app(
     wiring: Wiring | None = None,
 ) -> FastAPI:
     wiring = wiring or Wiring.build(settings, clock=clock, sender=sender)
-    logs.install()
+    logs.install(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +96,7 @@ def create_app(
     app.add_middleware(VerificationLane)
     app.add_middleware(SecurityHeaders)  # outside the lane: its answers get the headers too
     app.add_middleware(CountRequests)
+    app.add_middleware(logs.RequestIds)  # outermost: every line of the request carries its id
     app.include_router(api.router)
     api_webhooks.document_events(app)
     app.include_router(web.router)

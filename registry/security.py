@@ -38,8 +38,12 @@ def encrypt(keys: Keys, plaintext: bytes, associated: bytes = b"") -> str:
 
 
 def decrypt(keys: Keys, token: str, associated: bytes = b"") -> bytes:
+    """Open a value sealed by `encrypt`, with the current key or a previous one (during a rotation)."""
     key_id, _, payload = token.partition(":")
-    if key_id != keys.encryption_key_id:
-        raise ValueError(f"value was encrypted with key {key_id!r}, which is not loaded")
     raw = base64.urlsafe_b64decode(payload)
-    return AESGCM(keys.encryption_key[:32]).decrypt(raw[:12], raw[12:], associated)
+    return AESGCM(keys.encryption_key_for(key_id)[:32]).decrypt(raw[:12], raw[12:], associated)
+
+
+def is_current(keys: Keys, token: str) -> bool:
+    """Whether `token` is sealed with the current encryption key."""
+    return token.partition(":")[0] == keys.encryption_key_id

@@ -7,7 +7,7 @@ import binascii
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -52,12 +52,20 @@ class Settings(BaseSettings):
         None, description="Base64 of 32 random bytes; AES-GCM key for secrets at rest (TOTP seeds)."
     )
     encryption_key_id: str = Field("k1", description="Id stored next to each encrypted value, for rotation.")
+    previous_encryption_keys: SecretStr | None = Field(
+        None,
+        description="During a rotation: the keys values may still be encrypted with, as `id:key,id:key`; "
+        "`mandate-registry keys reencrypt` moves every value to the current key, then drop them.",
+    )
     key_file: Path = Field(
         Path("registry-keys.json"),
         description="Where keys not given in the environment are read from; in development it is "
         "created with fresh keys on first run (mode 0600).",
     )
     default_language: Literal["nl", "en"] = Field("nl", description="Language when none is known.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="Log lines as JSON or text; `auto` is JSON in production and text otherwise."
+    )
     email_backend: Literal["smtp", "console", "memory"] = Field(
         "console", description="`smtp` sends for real, `console` prints, `memory` keeps (tests)."
     )
@@ -155,6 +163,14 @@ class Keys:
     hmac_key: bytes
     encryption_key: bytes
     encryption_key_id: str
+    previous_encryption_keys: dict[str, bytes] = field(default_factory=dict)  # readable, never written
+
+    def encryption_key_for(self, key_id: str) -> bytes:
+        if key_id == self.encryption_key_id:
+            return self.encryption_key
+        if key_id in self.previous_encryption_keys:
+            return self.previous_encryption_keys[key_id]
+        raise ValueError(f"value was encrypted with key {key_id!r}, which is not loaded")
 
 
 def _decode_key(name: str, value: str) -> bytes:
@@ -216,4 +232,22 @@ def resolve_keys(settings: Settings) -> Keys:
         hmac_key=_decode_key("REGISTRY_HMAC_KEY", given["hmac_key"] or ""),
         encryption_key=_decode_key("REGISTRY_ENCRYPTION_KEY", given["encryption_key"] or ""),
         encryption_key_id=settings.encryption_key_id,
+        previous_encryption_keys=_previous_keys(settings),
     )
+
+
+PREVIOUS = "REGISTRY_PREVIOUS_ENCRYPTION_KEYS"
+
+
+def _previous_keys(settings: Settings) -> dict[str, bytes]:
+    text = settings.previous_encryption_keys.get_secret_value() if settings.previous_encryption_keys else ""
+    found: dict[str, bytes] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        key_id, _, value = entry.partition(":")
+        if not key_id or not value:
+            raise ConfigurationError(f"{PREVIOUS}: give each key as id:key, comma-separated")
+        if key_id == settings.encryption_key_id:
+            message = f"{PREVIOUS} names {key_id!r}, the current key's id: give the new key a new id"
+            raise ConfigurationError(message)
+        found[key_id] = _decode_key(f"{PREVIOUS} ({key_id})", value)
+    return found

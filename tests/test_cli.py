@@ -327,3 +327,10 @@ class TestBackup:
         slugs = {org["slug"] for org in json.loads(ok(cli("org", "list", "--json")))}
         assert "first-bv" in slugs and "later-bv" not in slugs
         assert "audit trail intact" in ok(cli("audit", "verify"))
+
+
+class TestKeyRotation:
+    def test_reencrypt_reports_what_it_sealed(self, cli: Cli) -> None:
+        ok(cli("demo"))
+        first = ok(cli("keys", "reencrypt"))
+        assert "sealed with key 'k1'" in first and "0 authenticator" in first

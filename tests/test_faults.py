@@ -4,6 +4,7 @@ lets a request in flight finish."""
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
@@ -12,10 +13,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,13 +27,13 @@ from sqlmodel import col, select
 
 from registry import migrations
 from registry.db import session_scope
-from registry.models import AuditEvent, Verification
-from registry.services import api_keys, codes, holders, mandates, organisations
+from registry.models import AuditEvent, OutboxMessage, Verification
+from registry.services import api_keys, codes, holders, mandates, organisations, sign_in
 from registry.settings import new_key
 from registry.wiring import Wiring
 from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
 from tests.servers import wait_ready
-from tests.smtp import free_port
+from tests.smtp import Inbox, SMTPServer, free_port
 
 pytestmark = pytest.mark.committed
 
@@ -273,3 +276,55 @@ def _away_and_back(server: Server, cluster: Cluster, case: Case) -> None:
         assert answer.status_code == 503, answer.text
         time.sleep(0.5)
     assert answer is not None and answer.json()["result"] == "verified"
+
+
+class SlowInbox(Inbox):
+    """An SMTP server that takes two seconds to accept a message, and says when one began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.receiving = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.receiving.set()
+        await asyncio.sleep(2)
+        return await super().handle_DATA(server, session, envelope)
+
+
+class TestWorkerShutdown:
+    async def test_sigterm_while_sending_finishes_the_message_and_never_sends_it_twice(
+        self, databases: Databases, tmp_path: Path
+    ) -> None:
+        smtp = SMTPServer()
+        smtp.inbox = inbox = SlowInbox()
+        smtp.start()
+        env, wiring = server_env(databases.new_migrated())
+        env.update(
+            REGISTRY_EMAIL_BACKEND="smtp",
+            REGISTRY_SMTP_PORT=str(smtp.port),
+            REGISTRY_OUTBOX_POLL_SECONDS="0.2",
+        )
+        try:
+            async with session_scope(wiring.session_factory) as session:
+                await sign_in.request_link(wiring.context(session), "anna@slow.example", "127.0.0.1", "nl")
+            worker = _worker(env, tmp_path / "worker.log")
+            assert await asyncio.to_thread(inbox.receiving.wait, 60), "the worker never began to send"
+            worker.send_signal(signal.SIGTERM)  # in the middle of the SMTP conversation
+            assert await asyncio.to_thread(worker.wait, 30) in (0, -signal.SIGTERM)
+            assert len(inbox.messages) == 1  # the message in hand was finished, not cut off
+            again = _worker(env, tmp_path / "again.log", "--once")
+            assert await asyncio.to_thread(again.wait, 60) == 0
+            assert len(inbox.messages) == 1  # and it was marked sent: nobody sends it again
+            async with session_scope(wiring.session_factory) as session:
+                statuses = (await session.execute(select(col(OutboxMessage.status)))).scalars().all()
+            assert statuses == ["sent"]
+        finally:
+            smtp.stop()
+            await wiring.engine.dispose()
+
+
+def _worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "registry", "worker", *args], env=env, stdout=out, stderr=out
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -14,7 +13,7 @@ from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from registry import migrations
+from registry import logs, migrations
 from registry.db import session_scope, snapshot_scope
 from registry.errors import ConfigurationError, RegistryError
 from registry.services import (
@@ -144,5 +143,6 @@ def ensure_schema(settings: Settings) -> None:
         )
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def setup_logging() -> None:
+    """The logging of `serve` for the other long-running commands (`worker`): registry/logs.py."""
+    logs.install(Settings())

@@ -28,7 +28,7 @@ from registry.cli.core import (
 )
 from registry.errors import ConfigurationError
 from registry.openapi_export import OPENAPI_30_FILE, SWAGGER_20_FILE, render, to_openapi_30, to_swagger_20
-from registry.services import audit, demo
+from registry.services import audit, demo, keyring
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
 from registry.worker import BackgroundWorker
@@ -63,7 +63,13 @@ def serve(
 
 
 # How `serve` runs uvicorn; bench/verify.py serves its ceiling app with the same options.
-UVICORN: dict[str, Any] = {"log_level": "info", "proxy_headers": True, "timeout_graceful_shutdown": 20}
+# `log_config: None`: uvicorn leaves logging alone; the app sets it up (registry/logs.py) in each worker.
+UVICORN: dict[str, Any] = {
+    "log_config": None,
+    "log_level": "info",
+    "proxy_headers": True,
+    "timeout_graceful_shutdown": 20,
+}
 
 
 def _safe_url(url: str) -> str:
@@ -219,6 +225,17 @@ def audit_verify() -> None:
 def keys_generate() -> None:
     """Print fresh secret keys as environment lines, for production."""
     typer.echo(f"REGISTRY_HMAC_KEY={new_key()}\nREGISTRY_ENCRYPTION_KEY={new_key()}")
+
+
+@keys_app.command("reencrypt")
+@friendly
+def keys_reencrypt() -> None:
+    """Seal every stored secret with the current encryption key (after a rotation; docs/deployment.md)."""
+    moved = in_transaction(keyring.reencrypt)
+    typer.echo(
+        f"sealed with key {Settings().encryption_key_id!r}: {moved['authenticator']} authenticator "
+        f"secret(s), {moved['webhook_endpoint']} webhook secret(s); the previous keys can go now"
+    )
 
 
 @app.command("demo")

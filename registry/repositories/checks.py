@@ -47,6 +47,16 @@ class CodeRepository(Repository):
 
 
 class AuthenticatorRepository(Repository):
+    async def sealed_not_with(self, key_id: str) -> Sequence[tuple[Authenticator, str]]:
+        """Authenticators whose secret is sealed with another key than `key_id`, with their mandate's
+        reference (the secret's associated data)."""
+        result = await self.session.execute(
+            select(Authenticator, col(Mandate.reference))
+            .join(Mandate, col(Mandate.id) == col(Authenticator.mandate_id))
+            .where(col(Authenticator.secret_encrypted).not_like(f"{key_id}:%"))
+        )
+        return [(row[0], row[1]) for row in result.all()]
+
     async def of_mandate(self, mandate_id: int) -> Authenticator | None:
         result = await self.session.execute(
             select(Authenticator).where(Authenticator.mandate_id == mandate_id)

@@ -84,6 +84,13 @@ class OutboxRepository(Repository):
 
 
 class WebhookDeliveryRepository(OutboxRepository):
+    async def endpoints_sealed_not_with(self, key_id: str) -> Sequence[WebhookEndpoint]:
+        """Endpoints whose signing secret is sealed with another key than `key_id`."""
+        result = await self.session.execute(
+            select(WebhookEndpoint).where(col(WebhookEndpoint.secret_encrypted).not_like(f"{key_id}:%"))
+        )
+        return result.scalars().all()
+
     model = WebhookDelivery
 
     async def endpoints_for(self, organisation_id: int) -> Sequence[WebhookEndpoint]:

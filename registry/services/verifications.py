@@ -642,23 +642,6 @@ def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-async def _lock_event(ctx: ServiceContext, mandate: Mandate, kind: str, data: dict[str, Any]) -> None:
-    if kind in ("verification.locked", "verification.hard_locked"):
-        await webhooks.mandate_event(
-            ctx, mandate, "verification.locked", until_holder_unlocks=kind.endswith("hard_locked")
-        )
-    await audit.record(
-        ctx,
-        f"mandate:{mandate.reference}",
-        kind,
-        "registry",
-        data,
-        organisation_id=mandate.organisation_id,
-        holder_id=mandate.holder_id,
-        mandate_id=mandate.id,
-    )
-
-
 async def forget_old_failures(ctx: ServiceContext) -> None:
     """Drop failure buckets older than any key's budget looks (the worker, each round)."""
     await ApiKeyRepository(ctx.session).forget_failures(
@@ -684,8 +667,18 @@ def _id(row: Any) -> int:
 async def unlock(ctx: ServiceContext, holder: Holder, reference: str) -> None:
     """The holder lifts a lock (the hard one needs this); the streak starts again from zero."""
     view = await mandates.get_for_holder(ctx, holder, reference)
-    await GuardRepository(ctx.session).unlock(_id(view.mandate))
-    await _lock_event(ctx, view.mandate, "verification.unlocked", {"by": f"holder:{holder.id}"})
+    mandate = view.mandate
+    await GuardRepository(ctx.session).unlock(_id(mandate))
+    await audit.record(
+        ctx,
+        f"mandate:{mandate.reference}",
+        "verification.unlocked",
+        "registry",
+        {"by": f"holder:{holder.id}"},
+        organisation_id=mandate.organisation_id,
+        holder_id=mandate.holder_id,
+        mandate_id=mandate.id,
+    )
 
 
 async def lock_state(ctx: ServiceContext, mandate: Mandate) -> str | None:

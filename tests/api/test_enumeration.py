@@ -99,10 +99,11 @@ async def build_kinds(
 
 
 def same_headers(response: httpx.Response) -> list[tuple[str, str]]:
-    """The headers, with the key's request count left out: `RateLimit` counts down with every request of
-    the key, whatever was checked, so only its presence may (and must) be the same."""
+    """The headers, with the key's request count and the request's id left out: `RateLimit` counts down
+    with every request of the key, and `X-Request-ID` is new for each request, whatever was checked, so
+    only their presence may (and must) be the same."""
     return sorted(
-        (name, "<counted>" if name == "ratelimit" else value)
+        (name, "<varies>" if name in ("ratelimit", "x-request-id") else value)
         for name, value in response.headers.multi_items()
     )
 
