@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from registry.settings import Keys
 
 TOKEN_BYTES = 32  # 256 bits for e-mailed links
+T = TypeVar("T")
 
 
 def new_token() -> str:
@@ -24,6 +27,26 @@ def keyed_hash(keys: Keys, purpose: str, value: str) -> str:
     """HMAC-SHA256 of `value`, separated per purpose so that a hash from one use never fits another."""
     message = purpose.encode() + b"\x00" + value.encode()
     return hmac.new(keys.hmac_key, message, hashlib.sha256).hexdigest()
+
+
+def keyed_hashes(keys: Keys, purpose: str, value: str) -> list[str]:
+    """`keyed_hash` with the current key, then with each previous one (during an HMAC key rotation)."""
+    message = purpose.encode() + b"\x00" + value.encode()
+    return [
+        hmac.new(key, message, hashlib.sha256).hexdigest()
+        for key in (keys.hmac_key, *keys.previous_hmac_keys)
+    ]
+
+
+async def first_found(
+    keys: Keys, purpose: str, value: str, lookup: Callable[[str], Awaitable[T | None]]
+) -> T | None:
+    """What `lookup` finds for the value's keyed hash: the current key's, else a previous key's."""
+    for digest in keyed_hashes(keys, purpose, value):
+        found = await lookup(digest)
+        if found is not None:
+            return found
+    return None
 
 
 def equal(a: str, b: str) -> bool:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         None, description="Base64 of 32 random bytes; AES-GCM key for secrets at rest (TOTP seeds)."
     )
     encryption_key_id: str = Field("k1", description="Id stored next to each encrypted value, for rotation.")
+    previous_hmac_keys: SecretStr | None = Field(
+        None,
+        description="During a rotation: HMAC keys that hashes may still be made with, comma-separated. "
+        "Lookups accept them and API keys are hashed anew when used; drop them when no longer needed.",
+    )
     previous_encryption_keys: SecretStr | None = Field(
         None,
         description="During a rotation: the keys values may still be encrypted with, as `id:key,id:key`; "
@@ -164,6 +169,7 @@ class Keys:
     encryption_key: bytes
     encryption_key_id: str
     previous_encryption_keys: dict[str, bytes] = field(default_factory=dict)  # readable, never written
+    previous_hmac_keys: tuple[bytes, ...] = ()  # hashes made with these are still found, never made
 
     def encryption_key_for(self, key_id: str) -> bytes:
         if key_id == self.encryption_key_id:
@@ -233,7 +239,14 @@ def resolve_keys(settings: Settings) -> Keys:
         encryption_key=_decode_key("REGISTRY_ENCRYPTION_KEY", given["encryption_key"] or ""),
         encryption_key_id=settings.encryption_key_id,
         previous_encryption_keys=_previous_keys(settings),
+        previous_hmac_keys=_previous_hmac_keys(settings),
     )
+
+
+def _previous_hmac_keys(settings: Settings) -> tuple[bytes, ...]:
+    text = settings.previous_hmac_keys.get_secret_value() if settings.previous_hmac_keys else ""
+    given = [part.strip() for part in text.split(",") if part.strip()]
+    return tuple(_decode_key("REGISTRY_PREVIOUS_HMAC_KEYS", part) for part in given)
 
 
 PREVIOUS = "REGISTRY_PREVIOUS_ENCRYPTION_KEYS"

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from registry.errors import ApiKeyNotFound, Conflict, FieldError, InvalidInput, NotAuthenticated, NotPermitted
 from registry.models import ApiKey, Organisation
 from registry.repositories import ApiKeyRepository
-from registry.security import keyed_hash
+from registry.security import first_found, keyed_hash
 from registry.services import ServiceContext, audit, organisations
 
 KEY_PREFIX = "mrk_"
@@ -117,11 +117,13 @@ async def authenticate(ctx: ServiceContext, secret: str | None) -> Caller:
     """The caller behind a bearer key; missing, unknown, revoked or inactive all read the same."""
     if not secret or not secret.startswith(KEY_PREFIX):
         raise NotAuthenticated("Send an API key as `Authorization: Bearer <key>`.")
-    repo = ApiKeyRepository(ctx.session)
-    found = await repo.by_hash(_hash(ctx, secret))
+    found = await first_found(ctx.keys, "api-key", secret, ApiKeyRepository(ctx.session).by_hash)
     if found is None or found[0].revoked_at is not None or not found[1].active:
         raise NotAuthenticated("This API key is not valid (any more).")
     key, organisation = found
+    current = _hash(ctx, secret)
+    if key.key_hash != current:  # found with a previous HMAC key: hashed anew, so it outlives that key
+        key.key_hash = current
     return Caller(key, organisation)
 
 

@@ -9,7 +9,7 @@ from registry import otp
 from registry.errors import Conflict, InvalidInput, MandateNotActive
 from registry.models import Authenticator, AuthenticatorInvitation, Holder, Mandate
 from registry.repositories import AuthenticatorRepository, InvitationRepository, OrganisationRepository
-from registry.security import decrypt, encrypt, keyed_hash, new_token
+from registry.security import decrypt, encrypt, first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, mandates, notifications
 from registry.services.holders import normalise_email
 from registry.services.mandates import effective_status
@@ -142,7 +142,7 @@ async def invite(ctx: ServiceContext, holder: Holder, reference: str, email: str
 
 async def invitation(ctx: ServiceContext, token: str) -> tuple[AuthenticatorInvitation, Mandate] | None:
     """The invitation behind a link, if it can still be used."""
-    found = await InvitationRepository(ctx.session).by_hash(keyed_hash(ctx.keys, "invitation", token))
+    found = await first_found(ctx.keys, "invitation", token, InvitationRepository(ctx.session).by_hash)
     if found is None or found[0].used_at is not None or ctx.clock.now() >= found[0].expires_at:
         return None
     if effective_status(found[1], ctx.clock.now()) not in (EffectiveStatus.active, EffectiveStatus.scheduled):

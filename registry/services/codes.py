@@ -9,7 +9,7 @@ from registry import otp
 from registry.errors import InvalidInput, MandateNotActive
 from registry.models import CallCode, Mandate
 from registry.repositories import CodeRepository, MandateRepository
-from registry.security import equal, keyed_hash
+from registry.security import equal, keyed_hash, keyed_hashes
 from registry.services import ServiceContext, audit
 from registry.services.mandates import effective_status
 from registry.settings import Keys
@@ -32,6 +32,13 @@ class IssuedCode:
 
 def code_hash(keys: Keys, mandate_id: int, code: str) -> str:
     return keyed_hash(keys, "call-code", f"{mandate_id}:{code}")
+
+
+def is_code(keys: Keys, stored: str, mandate_id: int, code: str) -> bool:
+    """Whether `code` is the one hashed as `stored`, with the current HMAC key or a previous one (each
+    compared, so the time taken does not tell which)."""
+    matches = [equal(stored, digest) for digest in keyed_hashes(keys, "call-code", f"{mandate_id}:{code}")]
+    return any(matches)
 
 
 async def issue(
@@ -73,7 +80,7 @@ async def issue(
 def decoy(keys: Keys, code: str) -> None:
     """The hashing of a comparison that has nothing to compare with, so that a check of an unknown, locked
     or inactive mandate costs what a wrong code costs."""
-    equal(code_hash(keys, 0, "0" * otp.CALL_CODE_DIGITS), code_hash(keys, 0, code))
+    is_code(keys, code_hash(keys, 0, "0" * otp.CALL_CODE_DIGITS), 0, code)
 
 
 def parse_lifetime(text: str) -> timedelta:

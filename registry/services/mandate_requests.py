@@ -27,7 +27,7 @@ from registry.errors import (
 )
 from registry.models import Holder, Mandate, MandateRequest, Organisation
 from registry.repositories import MandateRequestRepository, RequestBlockRepository
-from registry.security import keyed_hash, new_token
+from registry.security import first_found, keyed_hash, keyed_hashes, new_token
 from registry.services import (
     ServiceContext,
     audit,
@@ -232,8 +232,10 @@ async def request_by_proxy(ctx: ServiceContext, ask: Ask, client_ip: str) -> Non
             "Many requests were made from this network in the last hour. Try again later.", 3600
         )
     organisation_id = _id(reviewed.organisation)
-    if await RequestBlockRepository(ctx.session).blocked(_address_hash(ctx, email), organisation_id):
-        return
+    blocks = RequestBlockRepository(ctx.session)
+    for address in keyed_hashes(ctx.keys, "request-block", email):  # blocks made before a key rotation too
+        if await blocks.blocked(address, organisation_id):
+            return
     if await repo.count_open(email, organisation_id, now) >= OPEN_PER_ADDRESS:
         return
     language = await _language(ctx, email, ask.language, "nl")
@@ -258,7 +260,9 @@ async def by_id(ctx: ServiceContext, request_id: int) -> RequestView | None:
 
 async def by_token(ctx: ServiceContext, token: str) -> RequestView | None:
     """The request behind an e-mailed link, whatever its status; None for a wrong or damaged token."""
-    found = await MandateRequestRepository(ctx.session).by_token_hash(_hash(ctx, token))
+    found = await first_found(
+        ctx.keys, "mandate-request", token, MandateRequestRepository(ctx.session).by_token_hash
+    )
     return await _view(ctx, *found) if found else None
 
 

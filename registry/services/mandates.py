@@ -25,7 +25,7 @@ from registry.errors import (
 )
 from registry.models import Holder, Mandate, Organisation, RevokeLink
 from registry.repositories import HolderRepository, MandateRepository
-from registry.security import keyed_hash, new_token
+from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, notifications, organisations, validity, webhooks
 from registry.services.holders import normalise_email
 from registry.vocabulary import Action, Basis, Binding, EffectiveStatus, MandateStatus, Relation
@@ -393,7 +393,7 @@ async def _revoke_link(ctx: ServiceContext, mandate: Mandate) -> str:
 
 async def by_revoke_token(ctx: ServiceContext, token: str) -> MandateView | None:
     """The mandate behind an e-mailed revoke link, with its organisation and status."""
-    mandate = await MandateRepository(ctx.session).by_revoke_token(keyed_hash(ctx.keys, "revoke", token))
+    mandate = await first_found(ctx.keys, "revoke", token, MandateRepository(ctx.session).by_revoke_token)
     if mandate is None:
         return None
     organisation = await organisations.by_id(ctx, mandate.organisation_id)

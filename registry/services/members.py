@@ -22,7 +22,7 @@ from registry.repositories import (
     HistoryRepository,
     MemberRepository,
 )
-from registry.security import keyed_hash, new_token
+from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, holders, mandate_requests, organisations, sign_in
 from registry.services.api_keys import Caller
 from registry.services.verifications import agent_pseudonym
@@ -152,8 +152,8 @@ async def current(ctx: ServiceContext, secret: str | None) -> Console | None:
     """The live console session behind a cookie; a deactivated member's sessions stop at once."""
     if not secret:
         return None
-    found = await ConsoleSessionRepository(ctx.session).by_hash(
-        keyed_hash(ctx.keys, "console-session", secret)
+    found = await first_found(
+        ctx.keys, "console-session", secret, ConsoleSessionRepository(ctx.session).by_hash
     )
     if found is None:
         return None

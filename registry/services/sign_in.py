@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from registry.errors import NotAuthenticated, RateLimited
 from registry.models import ConsoleSession, Holder, SignInLink, WebSession
 from registry.repositories import SessionRepository, SignInRepository
-from registry.security import keyed_hash, new_token
+from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, holders
 
 LINK_LIFETIME = timedelta(minutes=15)
@@ -80,14 +80,14 @@ async def new_link(ctx: ServiceContext, address: str, client_ip: str, purpose: s
 
 
 async def link_is_usable(ctx: ServiceContext, token: str, purpose: str = "sign-in") -> bool:
-    link = await SignInRepository(ctx.session).by_hash(_hash(ctx, purpose, token))
+    link = await first_found(ctx.keys, purpose, token, SignInRepository(ctx.session).by_hash)
     return link is not None and link.used_at is None and ctx.clock.now() < link.expires_at
 
 
 async def spend_link(ctx: ServiceContext, token: str, purpose: str) -> str:
     """Use a link (once, within 15 minutes); the address it was sent to."""
     repo = SignInRepository(ctx.session)
-    link = await repo.by_hash(_hash(ctx, purpose, token))
+    link = await first_found(ctx.keys, purpose, token, repo.by_hash)
     now = ctx.clock.now()
     if link is None or link.id is None or now >= link.expires_at or not await repo.use(link.id, now):
         raise NotAuthenticated("This sign-in link has been used or has expired. Ask for a new one.")
@@ -124,7 +124,7 @@ async def current(ctx: ServiceContext, secret: str | None) -> tuple[WebSession, 
     """The live session behind a cookie: not revoked, within 12 hours, used in the last 30 minutes."""
     if not secret:
         return None
-    found = await SessionRepository(ctx.session).by_hash(_hash(ctx, "session", secret))
+    found = await first_found(ctx.keys, "session", secret, SessionRepository(ctx.session).by_hash)
     now = ctx.clock.now()
     if found is None:
         return None

@@ -48,7 +48,7 @@ from registry.repositories import (
     VerificationRepository,
     check_sql,
 )
-from registry.security import decrypt, equal, keyed_hash
+from registry.security import decrypt, keyed_hash
 from registry.services import (
     ServiceContext,
     api_keys,
@@ -494,7 +494,7 @@ def _evaluate(keys: Keys, candidate: _Candidate, code: str, now: datetime) -> Ca
     """The write that spends `code` if it is the candidate's live call code or authenticator code."""
     if len(code) == otp.CALL_CODE_DIGITS:
         expected = candidate.code_hash or codes.code_hash(keys, 0, "0" * otp.CALL_CODE_DIGITS)
-        right = equal(expected, codes.code_hash(keys, candidate.id, code)) and candidate.code_id is not None
+        right = codes.is_code(keys, expected, candidate.id, code) and candidate.code_id is not None
         return check_sql.spend_code(candidate.code_id, now) if right and candidate.code_id else None
     if (
         not candidate.authenticator_active
