@@ -234,33 +234,34 @@ def seed_sqlite(target: Target, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-def reset(target: Target) -> None:
+def run_sql(target: Target, *statements: str, autocommit: bool = False) -> list[tuple[Any, ...]]:
+    """Run `statements` on the target's database in one transaction (or each alone); the last one's rows."""
     if target.backend == "pg":
         import psycopg
 
-        with psycopg.connect(pg_dsn(target.url)) as connection:
-            for statement in RESET:
-                connection.execute(statement)
-        with psycopg.connect(pg_dsn(target.url), autocommit=True) as connection:
-            connection.execute("VACUUM ANALYZE call_code")
-            connection.execute("CHECKPOINT")
+        with psycopg.connect(pg_dsn(target.url), autocommit=autocommit) as connection:
+            cursors = [connection.execute(statement) for statement in statements]
+            return cursors[-1].fetchall() if cursors[-1].description else []
+    lite = sqlite3.connect(sqlite_path(target), isolation_level=None if autocommit else "DEFERRED")
+    try:
+        with lite:
+            results = [lite.execute(statement) for statement in statements]
+            return results[-1].fetchall()
+    finally:
+        lite.close()
+
+
+def reset(target: Target) -> None:
+    run_sql(target, *RESET)
+    if target.backend == "pg":
+        run_sql(target, "VACUUM ANALYZE call_code", "CHECKPOINT", autocommit=True)
     else:
-        with sqlite3.connect(sqlite_path(target)) as connection:
-            for statement in RESET:
-                connection.execute(statement)
-        with sqlite3.connect(sqlite_path(target)) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        run_sql(target, "PRAGMA wal_checkpoint(TRUNCATE)", autocommit=True)
 
 
 def results_in(target: Target) -> dict[str, int]:
-    sql = "SELECT result, count(*) FROM verification GROUP BY result"
-    if target.backend == "pg":
-        import psycopg
-
-        with psycopg.connect(pg_dsn(target.url)) as connection:
-            return {str(r): int(c) for r, c in connection.execute(sql).fetchall()}
-    with sqlite3.connect(sqlite_path(target)) as connection:
-        return {str(r): int(c) for r, c in connection.execute(sql).fetchall()}
+    rows = run_sql(target, "SELECT result, count(*) FROM verification GROUP BY result")
+    return {str(result): int(count) for result, count in rows}
 
 
 # --- serving ---------------------------------------------------------------------------------------
@@ -532,7 +533,7 @@ def measure(
         if warmup:
             drive(server.port, warm, warmup, connections)
         if target is not None:  # count only the measured run's receipts
-            _clear_receipts(target)
+            run_sql(target, "DELETE FROM verification")
         watched, database = server.pids(), postgres_pids()
         before = (cpu_seconds(watched), cpu_seconds(database), resource.getrusage(resource.RUSAGE_CHILDREN))
         load = drive(server.port, measured, seconds, connections)
@@ -551,18 +552,6 @@ def measure(
     row = Row(name, workers, connections, load, rss, n if target else 0, verified)
     print(f"  {_line(row)}", flush=True)
     return row
-
-
-def _clear_receipts(target: Target) -> None:
-    sql = "DELETE FROM verification"
-    if target.backend == "pg":
-        import psycopg
-
-        with psycopg.connect(pg_dsn(target.url)) as connection:
-            connection.execute(sql)
-    else:
-        with sqlite3.connect(sqlite_path(target)) as connection:
-            connection.execute(sql)
 
 
 def _line(row: Row) -> str:

@@ -16,13 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from registry import __version__, api, logs, web
 from registry.api import errors as api_errors
 from registry.api import webhooks as api_webhooks
 from registry.api.errors import PROBLEM_JSON
 from registry.api.lane import Lane, VerificationLane
+from registry.asgi import HttpMiddleware, on_start
 from registry.clock import Clock
 from registry.email.senders import EmailSender
 from registry.errors import RegistryError
@@ -133,34 +134,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_class, handler)
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Headers on every answer: no sniffing; API answers never cached; pages under the CSP; and the
     request budget's headers where the key's budget was counted. Plain ASGI, as it wraps every request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_api = _is_api_path(scope["path"])
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                budget = scope.get("state", {}).get("rate_limit")
-                if budget is not None:
-                    headers.update(budget.headers())
-                if is_api:
-                    headers.setdefault("Cache-Control", "no-store")
-                else:
-                    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
-                    headers.setdefault("Referrer-Policy", "same-origin")
-            await send(message)
+        def add(message: Message) -> None:
+            headers = MutableHeaders(scope=message)
+            headers.setdefault("X-Content-Type-Options", "nosniff")
+            budget = scope.get("state", {}).get("rate_limit")
+            if budget is not None:
+                headers.update(budget.headers())
+            if is_api:
+                headers.setdefault("Cache-Control", "no-store")
+            else:
+                headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+                headers.setdefault("Referrer-Policy", "same-origin")
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, on_start(send, add))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from typing import Any
 
 import structlog
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from registry.asgi import HttpMiddleware, on_start
 from registry.settings import Settings
 
 # An API key, and any path segment long enough to be a token (sign-in, confirmation, invitation links).
@@ -94,24 +95,16 @@ def install(settings: Settings | None = None) -> None:
     )
 
 
-class RequestIds:
+class RequestIds(HttpMiddleware):
     """ASGI middleware: a request id on every log line of the request and on its answer (`X-Request-ID`).
     A well-formed id sent by the client or the proxy is kept, so one id follows a request across services."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
-            await send(message)
+        def add(message: Message) -> None:
+            MutableHeaders(scope=message)["X-Request-ID"] = request_id
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, on_start(send, add))

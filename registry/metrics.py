@@ -19,12 +19,11 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from registry.db import READ_ONLY
-from registry.rawsql import time_of
+from registry.asgi import HttpMiddleware, on_start
+from registry.db import SessionFactory, read_scope
+from registry.repositories import OutboxRepository, WebhookDeliveryRepository
 
 PROCESS = CollectorRegistry()
 REQUESTS = Counter(
@@ -46,14 +45,6 @@ LOCKS = Counter(
     registry=PROCESS,
 )
 
-_BACKLOG = text(
-    "SELECT (SELECT count(*) FROM outbox_message WHERE status = 'pending'), "
-    "(SELECT min(created_at) FROM outbox_message WHERE status = 'pending'), "
-    "(SELECT count(*) FROM outbox_message WHERE status = 'dead'), "
-    "(SELECT count(*) FROM webhook_delivery WHERE status = 'pending' AND attempts > 0), "
-    "(SELECT count(*) FROM webhook_delivery WHERE status = 'dead')"
-)
-
 
 def verification(body: str, path: str) -> None:
     """Count a check by the result its answer starts with."""
@@ -62,32 +53,38 @@ def verification(body: str, path: str) -> None:
 
 
 class _Shared(Collector):
-    def __init__(self, values: tuple[int, datetime | None, int, int, int], now: datetime) -> None:
-        self.values, self.now = values, now
+    def __init__(self, values: dict[str, float]) -> None:
+        self.values = values
 
     def collect(self) -> Iterable[Metric]:
-        pending, oldest, dead, failing, given_up = self.values
-        yield GaugeMetricFamily("registry_outbox_backlog", "E-mails waiting to be sent.", value=pending)
-        age = (self.now - oldest).total_seconds() if oldest is not None else 0.0
-        yield GaugeMetricFamily(
-            "registry_outbox_oldest_age_seconds", "Age of the oldest e-mail waiting to be sent.", value=age
-        )
-        yield GaugeMetricFamily("registry_outbox_dead", "E-mails given up after every try.", value=dead)
-        failing_help = "Webhook deliveries that failed, to be tried again."
-        yield GaugeMetricFamily("registry_webhook_deliveries_failing", failing_help, value=failing)
-        yield GaugeMetricFamily(
-            "registry_webhook_deliveries_dead", "Webhook deliveries given up after every try.", value=given_up
-        )
+        for name, text in SHARED.items():
+            yield GaugeMetricFamily(name, text, value=self.values[name])
 
 
-async def exposition(engine: AsyncEngine, now: datetime) -> bytes:
+SHARED = {
+    "registry_outbox_backlog": "E-mails waiting to be sent.",
+    "registry_outbox_oldest_age_seconds": "Age of the oldest e-mail waiting to be sent.",
+    "registry_outbox_dead": "E-mails given up after every try.",
+    "registry_webhook_deliveries_failing": "Webhook deliveries that failed, to be tried again.",
+    "registry_webhook_deliveries_dead": "Webhook deliveries given up after every try.",
+}
+
+
+async def exposition(sessions: SessionFactory, now: datetime) -> bytes:
     """The text to answer a scrape with: this process's (or every process's) counters, then the database's
     gauges."""
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(**{READ_ONLY: True})
-        row = (await connection.execute(_BACKLOG)).one()
+    async with read_scope(sessions) as session:
+        mail, hooks = OutboxRepository(session), WebhookDeliveryRepository(session)
+        pending, oldest = await mail.backlog()
+        values = {
+            "registry_outbox_backlog": pending,
+            "registry_outbox_oldest_age_seconds": (now - oldest).total_seconds() if oldest else 0.0,
+            "registry_outbox_dead": await mail.count("dead"),
+            "registry_webhook_deliveries_failing": await hooks.count("pending", tried=True),
+            "registry_webhook_deliveries_dead": await hooks.count("dead"),
+        }
     shared = CollectorRegistry()
-    shared.register(_Shared((int(row[0]), time_of(row[1]), int(row[2]), int(row[3]), int(row[4])), now))
+    shared.register(_Shared(values))
     return generate_latest(_counters()) + generate_latest(shared)
 
 
@@ -100,27 +97,19 @@ def _counters() -> CollectorRegistry:
     return every
 
 
-class CountRequests:
+class CountRequests(HttpMiddleware):
     """ASGI middleware: each HTTP answer by method, route template (never the raw path, which would let
     anyone make new series) and status."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 500  # an app that fails before answering: ServerErrorMiddleware answers 500
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-
-        async def sending(message: Message) -> None:
+        def seen(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+            status = message["status"]
 
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, on_start(send, seen))
         finally:
             REQUESTS.labels(method=scope["method"], route=_template(scope), status=str(status)).inc()
 

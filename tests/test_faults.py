@@ -28,9 +28,10 @@ from sqlmodel import col, select
 from registry import migrations
 from registry.db import session_scope
 from registry.models import AuditEvent, OutboxMessage, Verification
-from registry.services import api_keys, codes, holders, mandates, organisations, sign_in
+from registry.services import sign_in
 from registry.settings import new_key
 from registry.wiring import Wiring
+from tests.cases import Case, new_case
 from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
 from tests.servers import wait_ready
 from tests.smtp import Inbox, SMTPServer, free_port
@@ -83,27 +84,6 @@ def server_env(database_url: str) -> tuple[dict[str, str], Wiring]:
     )
     settings = make_settings(database_url, hmac_key=hmac_key, encryption_key=encryption_key)
     return env, Wiring.build(settings)
-
-
-@dataclass(frozen=True)
-class Case:
-    reference: str
-    key: str
-    code: str
-
-
-async def new_case(wiring: Wiring, slug: str) -> Case:
-    async with session_scope(wiring.session_factory) as session:
-        ctx = wiring.context(session)
-        await organisations.create(ctx, slug, slug.title())
-        holder = await holders.get_or_create_verified(ctx, f"anna@{slug}.example", "nl")
-        draft = mandates.Draft(
-            organisation=slug, proxy=mandates.Proxy("Jan de Vries", "partner"), scope=["information"]
-        )
-        mandate = await mandates.grant(ctx, holder, draft)
-        _, secret = await api_keys.create(ctx, slug, "CRM", ["verify"])
-        code = (await codes.issue(ctx, mandate)).code
-        return Case(mandate.reference, secret, code)
 
 
 def check(url: str, case: Case, code: str) -> httpx.Response:

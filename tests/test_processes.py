@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from registry.db import session_scope
-from registry.models import Mandate
-from registry.services import api_keys, codes, holders, mandates, organisations, sign_in
+from registry.services import holders, sign_in
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
+from tests.cases import Case, new_case
 from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
 from tests.servers import wait_ready
 from tests.smtp import SMTPServer, free_port
@@ -100,35 +100,6 @@ async def wiring(cluster: Cluster) -> AsyncIterator[Wiring]:
     await wiring.engine.dispose()
 
 
-@dataclass(frozen=True)
-class Case:
-    mandate_id: int
-    reference: str
-    key: str
-    holder_email: str
-
-
-async def new_case(wiring: Wiring, slug: str) -> Case:
-    async with session_scope(wiring.session_factory) as session:
-        ctx = wiring.context(session)
-        await organisations.create(ctx, slug, slug.title())
-        holder = await holders.get_or_create_verified(ctx, f"anna@{slug}.example", "nl")
-        draft = mandates.Draft(
-            organisation=slug, proxy=mandates.Proxy("Jan de Vries", "partner"), scope=["information"]
-        )
-        mandate = await mandates.grant(ctx, holder, draft)
-        _, secret = await api_keys.create(ctx, slug, "CRM", ["verify"])
-        assert mandate.id is not None
-        return Case(mandate.id, mandate.reference, secret, holder.email)
-
-
-async def issue_code(wiring: Wiring, case: Case) -> str:
-    async with session_scope(wiring.session_factory) as session:
-        mandate = await session.get(Mandate, case.mandate_id)
-        assert mandate is not None
-        return (await codes.issue(wiring.context(session), mandate)).code
-
-
 async def check(url: str, case: Case, code: str) -> httpx.Response:
     async with httpx.AsyncClient(timeout=30) as client:
         return await client.post(
@@ -147,7 +118,7 @@ class TestAsOne:
         self, cluster: Cluster, wiring: Wiring
     ) -> None:
         case = await new_case(wiring, "spent-once")
-        code = await issue_code(wiring, case)
+        code = case.code
         assert (await check(cluster.urls[0], case, code)).json()["result"] == "verified"
         assert (await check(cluster.urls[1], case, code)).json()["result"] == "not_verified"
 
@@ -155,7 +126,7 @@ class TestAsOne:
         self, cluster: Cluster, wiring: Wiring
     ) -> None:
         case = await new_case(wiring, "locked-out")
-        code = await issue_code(wiring, case)
+        code = case.code
         for _ in range(5):
             assert (await check(cluster.urls[0], case, wrong(code))).json()["result"] == "not_verified"
         assert (await check(cluster.urls[1], case, code)).json()["result"] == "not_verified"

@@ -38,5 +38,5 @@ async def readyz(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Readiness:
 async def prometheus(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Response:
     """Prometheus metrics (registry/metrics.py). For the operator's scraper, not for the internet: the
     reverse proxy of compose.yaml does not pass it on."""
-    body = await metrics.exposition(wiring.engine, wiring.clock.now())
+    body = await metrics.exposition(wiring.session_factory, wiring.clock.now())
     return Response(body, media_type=CONTENT_TYPE_LATEST)

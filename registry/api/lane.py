@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from registry import metrics, rawsql
+from registry.asgi import HttpMiddleware
 from registry.db import SQLITE_PRAGMAS
 from registry.errors import RegistryError
 from registry.rawsql import Call, Result
@@ -239,21 +240,12 @@ class SqliteLane(Lane):
                 await self._run([call])
 
 
-class VerificationLane:
+class VerificationLane(HttpMiddleware):
     """ASGI middleware: checks that the lane can answer are answered here; the rest pass through."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         lane: Lane | None = getattr(scope.get("app") and scope["app"].state, "lane", None)
-        if (
-            lane is None
-            or scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope["path"] != PATH
-            or scope["query_string"]
-        ):
+        if lane is None or scope["method"] != "POST" or scope["path"] != PATH or scope["query_string"]:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

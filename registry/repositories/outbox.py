@@ -82,16 +82,23 @@ class OutboxRepository(Repository):
         count, oldest = result.one()
         return int(count), oldest
 
+    async def count(self, status: str, *, tried: bool = False) -> int:
+        """How many messages have `status` (with `tried`: only those tried at least once)."""
+        query = select(func.count()).select_from(self.model).where(self.model.status == status)
+        if tried:
+            query = query.where(col(self.model.attempts) > 0)
+        return int((await self.session.execute(query)).scalar_one())
+
 
 class WebhookDeliveryRepository(OutboxRepository):
+    model = WebhookDelivery
+
     async def endpoints_sealed_not_with(self, key_id: str) -> Sequence[WebhookEndpoint]:
         """Endpoints whose signing secret is sealed with another key than `key_id`."""
         result = await self.session.execute(
             select(WebhookEndpoint).where(col(WebhookEndpoint.secret_encrypted).not_like(f"{key_id}:%"))
         )
         return result.scalars().all()
-
-    model = WebhookDelivery
 
     async def endpoints_for(self, organisation_id: int) -> Sequence[WebhookEndpoint]:
         result = await self.session.execute(

@@ -286,7 +286,6 @@ class Outcome:
     """What a check answered and wrote, and what it sets off besides."""
 
     body: str
-    now: datetime
     candidates: list[_Candidate]
     matched: _Candidate | None
     alert: int | None  # the key's failures within the hour, when they call for the alert
@@ -473,7 +472,7 @@ async def _decide(
             batch.append(check_sql.count_key_failure(who.key_id, _minute(now)))
             batch.append(check_sql.budget_holds(who.key_id, since, KEY_BLOCK_AT, KEY_ALERT_AT))
         await run([*batch, (check_sql.COMMIT, {})])
-        return Outcome(body, now, candidates, matched, None)
+        return Outcome(body, candidates, matched, None)
     if failed:  # the key's failure bucket is the last lock taken
         writes.append(check_sql.count_key_failure(who.key_id, _minute(now)))
         writes.append(check_sql.key_buckets(who.key_id, since))
@@ -487,7 +486,7 @@ async def _decide(
         if failures > KEY_BLOCK_AT:
             raise _key_blocked(buckets, now)
         alert = failures if failures == KEY_ALERT_AT else None
-    return Outcome(body, now, candidates, matched, alert)
+    return Outcome(body, candidates, matched, alert)
 
 
 def _evaluate(keys: Keys, candidate: _Candidate, code: str, now: datetime) -> Call | None:

@@ -21,9 +21,9 @@ from registry.app import create_app
 from registry.db import session_scope
 from registry.models import AuditEvent, OutboxMessage
 from registry.references import check_character
-from registry.services import api_keys, codes, holders, mandates, organisations
 from registry.wiring import Wiring
 from tests.api.test_metrics import scrape, value
+from tests.cases import Case, new_case
 from tests.conftest import Databases, make_settings
 
 pytestmark = pytest.mark.committed
@@ -69,25 +69,8 @@ def _count(lane: Lane, seen: Lanes) -> None:
     lane.answer = counted  # type: ignore[method-assign, assignment]
 
 
-@dataclass(frozen=True)
-class Case:
-    reference: str
-    key: str
-    code: str
-
-
 async def case(wiring: Wiring, slug: str, scopes: tuple[str, ...] = ("verify",)) -> Case:
-    async with session_scope(wiring.session_factory) as session:
-        ctx = wiring.context(session)
-        await organisations.create(ctx, slug, slug.title(), contact_email=f"security@{slug}.example")
-        holder = await holders.get_or_create_verified(ctx, f"anna@{slug}.example", "nl")
-        draft = mandates.Draft(
-            organisation=slug, proxy=mandates.Proxy("Jan de Vries", "partner"), scope=["information"]
-        )
-        mandate = await mandates.grant(ctx, holder, draft)
-        _, secret = await api_keys.create(ctx, slug, "CRM", list(scopes))
-        code = (await codes.issue(ctx, mandate)).code
-        return Case(mandate.reference, secret, code)
+    return await new_case(wiring, slug, scopes=scopes, contact_email=f"security@{slug}.example")
 
 
 async def post(lanes: Lanes, key: str, body: dict[str, Any], **headers: str) -> httpx.Response:

@@ -6,25 +6,11 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from registry.models import Holder, Mandate, Organisation
-from registry.services import ServiceContext, api_keys, codes, mandates
+from registry.models import Mandate
+from registry.services import ServiceContext, codes
 from tests.api.test_verifications_api import post
-
-
-@pytest.fixture
-async def mandate(ctx: ServiceContext, organisation: Organisation, holder: Holder) -> Mandate:
-    draft = mandates.Draft(
-        organisation="energie-bv", proxy=mandates.Proxy("Jan de Vries", "partner"), scope=["information"]
-    )
-    return await mandates.grant(ctx, holder, draft)
-
-
-@pytest.fixture
-async def key(ctx: ServiceContext, organisation: Organisation) -> str:
-    return (await api_keys.create(ctx, "energie-bv", "crm", ["verify"]))[1]
 
 
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

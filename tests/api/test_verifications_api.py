@@ -8,25 +8,12 @@ import httpx
 import pytest
 
 from registry import rawsql
-from registry.models import Holder, Mandate, MandateGuard, Organisation
+from registry.models import Mandate, MandateGuard
 from registry.references import check_character
 from registry.repositories import check_sql
-from registry.services import ServiceContext, api_keys, codes, mandates
+from registry.services import ServiceContext, api_keys, codes
 from registry.services import verifications as service
 from tests.api.test_http_basics import assert_problem
-
-
-@pytest.fixture
-async def mandate(ctx: ServiceContext, organisation: Organisation, holder: Holder) -> Mandate:
-    draft = mandates.Draft(
-        organisation="energie-bv", proxy=mandates.Proxy("Jan de Vries", "partner"), scope=["information"]
-    )
-    return await mandates.grant(ctx, holder, draft)
-
-
-@pytest.fixture
-async def key(ctx: ServiceContext, organisation: Organisation) -> str:
-    return (await api_keys.create(ctx, "energie-bv", "crm", ["verify"]))[1]
 
 
 def bearer(secret: str) -> dict[str, str]:
