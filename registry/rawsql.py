@@ -13,14 +13,17 @@ keeps; JSON columns come back parsed.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from psycopg import pq
+from psycopg import generators, pq
+from psycopg.adapt import Transformer
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -71,6 +74,116 @@ async def pipeline(connection: Any, calls: Sequence[Call]) -> list[Result]:
             await cursor.execute(_pyformat(statement.sql), params)
             cursors.append(cursor)
     return [Result(await c.fetchall() if _has_rows(c) else []) for c in cursors]
+
+
+class BatchFailed(Exception):
+    """A statement of a `prepared_batch` failed; the rest of the batch did not run."""
+
+    def __init__(self, sqlstate: str | None, message: str) -> None:
+        super().__init__(f"{sqlstate}: {message}")
+        self.sqlstate = sqlstate
+
+
+# Per connection: the statements it has prepared, by SQL and parameter types.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], str]]
+_PREPARED = weakref.WeakKeyDictionary()
+_NAMES = itertools.count()
+_MISSING_STATEMENT = "26000"  # invalid_sql_statement_name: the server forgot it (DISCARD ALL, say)
+
+
+async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]:
+    """PostgreSQL, the leanest way: `calls` as one simple query of `EXECUTE`s of statements the
+    connection prepared on the server the first time it met them (a statement without parameters goes
+    as it is). One round trip, one wait, no cursor: psycopg's pipeline costs several times the app CPU of
+    this (docs/performance.md). Parameters go as literals quoted by libpq; a statement's parameter types
+    are declared from the values of its first use (text and NULL are left to the server to infer), and
+    another mix of types is another statement. The batch stops at the first failing statement
+    (BatchFailed); the transaction, if one was open, is then aborted, as in a pipeline."""
+    pgconn = connection.pgconn
+    known = _PREPARED.setdefault(connection, {})
+    escape = pq.Escaping(pgconn)
+    parts = []
+    for statement, params in calls:
+        if not params:
+            parts.append(statement.sql.encode())
+            continue
+        sql, order = _numbered(statement.sql)
+        values = [params[name] for name in order]
+        types = tuple(_pg_type(value) for value in values)
+        name = known.get((sql, types))
+        if name is None:
+            name = f"registry_{next(_NAMES)}"
+            await _simple(connection, f"PREPARE {name} ({', '.join(types)}) AS {sql}".encode())
+            known[(sql, types)] = name
+        literals = b", ".join(_literal(escape, value) for value in values)
+        parts.append(b"EXECUTE " + name.encode() + b"(" + literals + b")")
+    try:
+        results = await _simple(connection, b"; ".join(parts))
+    except BatchFailed as failed:
+        if failed.sqlstate == _MISSING_STATEMENT:
+            known.clear()
+        raise
+    loader = Transformer(connection)
+    rows = []
+    for result in results:
+        if result.status == pq.ExecStatus.TUPLES_OK:
+            loader.set_pgresult(result)
+            rows.append(Result(loader.load_rows(0, result.ntuples, tuple)))
+        else:
+            rows.append(Result([]))
+    return rows
+
+
+async def _simple(connection: Any, query: bytes) -> list[Any]:
+    """Send one simple query and wait for all its results; BatchFailed at the first error."""
+    connection.pgconn.send_query(query)
+    results = await connection.wait(generators.execute(connection.pgconn))
+    for result in results:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            field = result.error_field(pq.DiagnosticField.SQLSTATE)
+            message = result.error_message.decode("utf-8", "replace").strip()
+            raise BatchFailed(field.decode() if field else None, message)
+    return list(results)
+
+
+@functools.cache
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` parameters as `$1`, `$2`...; and the names in that order."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    assert "$" not in sql, "positional parameters are ours"
+    return _PARAM.sub(number, sql), tuple(order)
+
+
+def _pg_type(value: Any) -> str:
+    if value is None or isinstance(value, str):
+        return "unknown"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, datetime):
+        return "timestamptz"
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def _literal(escape: pq.abc.Escaping, value: Any) -> bytes:
+    if value is None:
+        return b"NULL"
+    if isinstance(value, str):
+        return bytes(escape.escape_literal(value.encode()))
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int):
+        return str(value).encode()
+    assert isinstance(value, datetime)
+    assert value.tzinfo is not None, "times are aware"
+    return f"'{value.isoformat()}'".encode()
 
 
 def _has_rows(cursor: Any) -> bool:

@@ -35,7 +35,6 @@ from registry.asgi import HttpMiddleware
 from registry.db import SQLITE_PRAGMAS
 from registry.errors import RegistryError
 from registry.rawsql import Call, Result
-from registry.repositories import check_sql
 from registry.schemas import VerificationRequest
 from registry.security import keyed_hash
 from registry.services import api_keys, verifications
@@ -86,11 +85,9 @@ class Lane:
             return None
         keys, budget, now = self.wiring.keys, self.wiring.budget, self.wiring.clock.now()
         key_hash = keyed_hash(keys, "api-key", secret)
-        touch = False
 
         async def admit(row: tuple[Any, ...] | None) -> verifications.Who:
             """A live key with the scope `verify` and budget left; else the full route says why not."""
-            nonlocal touch
             if row is None:
                 raise verifications.NotAdmitted()
             key_id, prefix, scopes, last_used_at, revoked_at, organisation_id, slug, active, _ = row
@@ -101,25 +98,19 @@ class Lane:
                 state["rate_limit"] = spent
                 if not spent.allowed:
                     raise verifications.NotAdmitted()
-            touch = api_keys.due_for_touch(rawsql.time_of(last_used_at), now)
-            return verifications.Who(key_id, key_hash, organisation_id, slug)
+            touch = api_keys.due_for_touch(rawsql.time_of(last_used_at), now)  # at most once a minute
+            return verifications.Who(key_id, key_hash, organisation_id, slug, touch=touch)
 
         try:
-            body_out = await self._check(admit, now, key_hash, cleaned)
+            return await self._check(admit, now, key_hash, cleaned)
         except Exception:
             log.debug("the fast lane hands a check to the full route", exc_info=True)
             return None
-        if touch:  # the key's use, at most once a minute, on its own: after the check, never in it
-            await self._touch(check_sql.touch_key(key_hash, now, now - api_keys.TOUCH_EVERY))
-        return body_out
 
     async def _check(
         self, admit: verifications.Admit, now: datetime, key_hash: str, cleaned: Any
     ) -> bytes | None:
         """Run the check in a transaction of its own and commit it; raise (all undone) to hand it over."""
-        raise NotImplementedError
-
-    async def _touch(self, call: Call) -> None:
         raise NotImplementedError
 
 
@@ -158,9 +149,9 @@ class PostgresLane(Lane):
             async def run(calls: Sequence[Call]) -> list[Result]:
                 nonlocal began
                 if began:
-                    return await rawsql.pipeline(connection, calls)
+                    return await rawsql.prepared_batch(connection, calls)
                 began = True
-                return (await rawsql.pipeline(connection, [(_BEGIN, {}), *calls]))[1:]
+                return (await rawsql.prepared_batch(connection, [(_BEGIN, {}), *calls]))[1:]
 
             try:
                 outcome = await verifications.check_with(  # commits, when it returns
@@ -169,13 +160,9 @@ class PostgresLane(Lane):
                 )  # fmt: skip
             except BaseException:
                 with contextlib.suppress(Exception):  # if the connection is gone, the pool replaces it
-                    await rawsql.pipeline(connection, [(_ROLLBACK, {})])
+                    await rawsql.prepared_batch(connection, [(_ROLLBACK, {})])
                 raise
             return outcome.body.encode()
-
-    async def _touch(self, call: Call) -> None:
-        async with self.pool.connection() as connection:
-            await rawsql.pipeline(connection, [call])
 
 
 class SqliteLane(Lane):
@@ -233,11 +220,6 @@ class SqliteLane(Lane):
                     raise
                 await asyncio.sleep(pause)
         raise verifications.Handover()
-
-    async def _touch(self, call: Call) -> None:
-        async with self.turn:
-            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next minute's check notes it
-                await self._run([call])
 
 
 class VerificationLane(HttpMiddleware):

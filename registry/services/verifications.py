@@ -262,6 +262,7 @@ class Who:
     key_hash: str
     organisation_id: int
     organisation_slug: str
+    touch: bool = False  # note the key's use with the check's writes (the fast lane: its use is read there)
 
     @classmethod
     def of(cls, caller: Caller) -> Who:
@@ -459,6 +460,9 @@ async def _decide(
         )
     )
     writes += await _audit(run, keys, who, clean, now, public_id, candidates, matched, tried, heads)
+    if who.touch:
+        touch = check_sql.touch_key_unless_busy if combine else check_sql.touch_key
+        writes.append(touch(who.key_hash, now, now - api_keys.TOUCH_EVERY))
     failed = matched is None
     since = now - BUDGET_WINDOW
     if combine:

@@ -11,7 +11,7 @@ import pytest
 
 from registry.app import create_app
 from registry.models import Organisation
-from registry.ratelimit import RequestBudget
+from registry.ratelimit import LocalWindows, RequestBudget
 from registry.services import ServiceContext, api_keys
 from registry.settings import Settings
 from registry.wiring import Wiring
@@ -71,3 +71,20 @@ async def test_two_instances_share_one_budget_through_redis(
             for n in range(5)
         ]
     assert statuses == [404, 404, 404, 404, 429]
+
+
+def test_the_memory_budget_slides_over_the_previous_window() -> None:
+    """In memory (`LocalWindows`): the previous window's requests count for the part of it the sliding
+    window still covers; keys are counted apart."""
+    windows = LocalWindows(5, 60)
+    start = 6_000.0  # the start of a window
+    assert [windows.spend(1, start + n).allowed for n in range(6)] == [True] * 5 + [False]
+    assert windows.spend(1, start + 5).remaining == 0
+    assert windows.spend(2, start + 5).allowed  # another key
+    # Half-way through the next window, the previous 5 weigh 2.5: two more fit (3.5, 4.5), not a third.
+    assert [windows.spend(1, start + 90 + n).allowed for n in range(3)] == [True, True, False]
+    refused = windows.spend(1, start + 93)
+    assert (refused.allowed, refused.remaining) == (False, 0)
+    assert 0 < refused.reset <= 60
+    # Two windows on, nothing of the first is left: a full budget.
+    assert [windows.spend(1, start + 240 + n).allowed for n in range(6)] == [True] * 5 + [False]
