@@ -4,7 +4,8 @@ The ORM costs about a millisecond of Python per statement and every statement is
 a check needs about fifteen. Here a batch of plain SQL goes to the driver in one go: on PostgreSQL in
 psycopg's pipeline mode, one round trip for the whole batch; on SQLite one statement after another on the
 connection's thread, where a round trip costs no network. The statements run inside the session's
-transaction, so they commit or roll back with the rest of the request's unit of work.
+transaction, so they commit or roll back with the rest of the request's unit of work. The fast lane
+(`registry/api/lane.py`), on connections of its own, sends its batches leaner still: `prepared_batch`.
 
 SQL is written once with `:name` parameters. Times are aware UTC datetimes in and out, whatever the engine
 keeps; JSON columns come back parsed.
@@ -94,7 +95,7 @@ _MISSING_STATEMENT = "26000"  # invalid_sql_statement_name: the server forgot it
 async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]:
     """PostgreSQL, the leanest way: `calls` as one simple query of `EXECUTE`s of statements the
     connection prepared on the server the first time it met them (a statement without parameters goes
-    as it is). One round trip, one wait, no cursor: psycopg's pipeline costs several times the app CPU of
+    as it is). One round trip, one wait, no cursor: psycopg's pipeline costs about twice the app CPU of
     this (docs/performance.md). Parameters go as literals quoted by libpq; a statement's parameter types
     are declared from the values of its first use (text and NULL are left to the server to infer), and
     another mix of types is another statement. The batch stops at the first failing statement
@@ -192,20 +193,23 @@ def _has_rows(cursor: Any) -> bool:
 
 def combined(calls: Sequence[Call], *, one_row: Sequence[tuple[int, str]] = ()) -> Call:
     """PostgreSQL: writes that depend on nothing but locks already held, as one statement of
-    data-modifying CTEs (one statement's work for the server instead of one each). Its one row holds
-    how many rows each write touched; `one_row` names writes that must touch exactly one row, or the
-    statement fails (`registry_assert`, migration 0006) with the reason given. No two writes may touch
-    the same row."""
+    data-modifying CTEs (one statement's work for the server instead of one each; each CTE runs once
+    and to completion, read or not). `one_row` names writes that must touch exactly one row, or the
+    statement fails (`registry_assert`, migration 0006) with the reason given; only those are counted.
+    No two writes may touch the same row."""
+    asserted = dict(one_row)
     parts, params = [], {}
     for n, (statement, values) in enumerate(calls):
-        sql = statement.sql if " RETURNING " in statement.sql else f"{statement.sql} RETURNING 1"
+        sql = statement.sql
+        if n in asserted and " RETURNING " not in sql:
+            sql += " RETURNING 1"
         parts.append(f"w{n} AS ({_renamed(sql, n)})")
         params.update({f"p{n}_{name}": value for name, value in values.items()})
-    columns = [f"(SELECT count(*) FROM w{n})" for n in range(len(calls))]
-    for n, reason in one_row:
-        columns.append(f"registry_assert((SELECT count(*) FROM w{n}) = 1, :reason{n})")
+    checks = []
+    for n, reason in asserted.items():
+        checks.append(f"registry_assert((SELECT count(*) FROM w{n}) = 1, :reason{n})")
         params[f"reason{n}"] = reason
-    return Statement(f"WITH {', '.join(parts)} SELECT {', '.join(columns)}"), params
+    return Statement(f"WITH {', '.join(parts)} SELECT {', '.join(checks) or 'true'}"), params
 
 
 @functools.cache

@@ -53,7 +53,7 @@ WITH k AS (
 ){heads}
 SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, k.organisation_id, k.slug, k.active,
        k.failures, {head_columns}
-FROM k
+FROM k{heads_join}
 """
 _LOCK_HEADS = """, h AS (
     INSERT INTO audit_head (chain, count, head_hash, updated_at)
@@ -65,7 +65,8 @@ _LOCKS_BY_REFERENCE = Statement(
     _LOCKS.format(
         where="m.reference = :reference",
         heads=_LOCK_HEADS,
-        head_columns="(SELECT chain FROM h), (SELECT count FROM h), (SELECT head_hash FROM h)",
+        head_columns="h.chain, h.count, h.head_hash",
+        heads_join=" LEFT JOIN h ON true",
     )
 )
 _LOCKS_FOR_CUSTOMER = Statement(
@@ -74,6 +75,7 @@ _LOCKS_FOR_CUSTOMER = Statement(
         "AND m.valid_until > :now",
         heads="",
         head_columns="(SELECT count(*) FROM g), NULL, NULL",
+        heads_join="",
     )
 )
 _GUARDS_BY_REFERENCE = Statement(_GUARDS.format(where=_BY_REFERENCE) + _LOCK)
@@ -86,7 +88,7 @@ _TOUCH = Statement(
 # noting the same use holds it), so it cannot take the key's lock out of order.
 _TOUCH_UNLESS_BUSY = Statement(
     "UPDATE api_key SET last_used_at = :now WHERE id IN (SELECT id FROM api_key WHERE key_hash = :key_hash "
-    "AND (last_used_at IS NULL OR last_used_at < :older) FOR UPDATE SKIP LOCKED)"
+    "AND (last_used_at IS NULL OR last_used_at < :older) FOR NO KEY UPDATE SKIP LOCKED)"
 )
 _HEAD_LOCK = "ON CONFLICT (chain) DO UPDATE SET count = audit_head.count RETURNING chain, count, head_hash"
 _HEAD_BY_REFERENCE = Statement(
