@@ -37,9 +37,14 @@ _LOCK = "ON CONFLICT (mandate_id) DO UPDATE SET streak = mandate_guard.streak RE
 _GUARDS = (
     "INSERT INTO mandate_guard (mandate_id, streak) SELECT id, 0 FROM mandate WHERE {where} ORDER BY id "
 )
-# PostgreSQL (the fast lane): the key, the guard locks and the head lock in one statement. The head's
-# insert reads the guards' RETURNING rows, so the guards are locked first, as in every check.
-_LOCKS = """
+# PostgreSQL (the fast lane): the key, the guard locks, the head lock and the candidates in one statement.
+# The head's insert reads the guards' RETURNING rows, so the guards are locked first, as in every check.
+# The candidates are read from the statement's snapshot, taken before any lock was waited for; that is
+# what they were then. A guard row that changed since (another check of the mandate committed meanwhile:
+# every check that counts a failure writes its guard) is locked but not updated, so it returns no row:
+# its candidate says `fresh` false, and the lane reads the candidates again (`head_by_reference` and
+# `candidate_by_reference` / `candidates_for_customer`) with the locks held.
+_LOCK_AND_READ = """
 WITH k AS (
     SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, o.id AS organisation_id, o.slug, o.active,
            (SELECT coalesce(sum(f.count), 0) FROM api_key_failures f
@@ -49,11 +54,18 @@ WITH k AS (
     INSERT INTO mandate_guard (mandate_id, streak)
     SELECT m.id, 0 FROM mandate m JOIN k ON m.organisation_id = k.organisation_id
     WHERE {where} AND k.revoked_at IS NULL AND k.active ORDER BY m.id
-    ON CONFLICT (mandate_id) DO UPDATE SET streak = mandate_guard.streak RETURNING mandate_id
+    ON CONFLICT (mandate_id) DO UPDATE SET streak = mandate_guard.streak
+    WHERE mandate_guard.xmin = (
+        SELECT seen.xmin FROM mandate_guard seen WHERE seen.mandate_id = mandate_guard.mandate_id)
+    RETURNING mandate_id, streak, locked_until, hard_locked_at
 ){heads}
 SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, k.organisation_id, k.slug, k.active,
-       k.failures, {head_columns}
+       k.failures, {head_columns}, {candidate_columns}, g.mandate_id IS NOT NULL
 FROM k{heads_join}
+LEFT JOIN mandate m ON m.organisation_id = k.organisation_id AND k.revoked_at IS NULL AND k.active AND {where}
+LEFT JOIN g ON g.mandate_id = m.id
+{candidate_joins}
+ORDER BY m.id
 """
 _LOCK_HEADS = """, h AS (
     INSERT INTO audit_head (chain, count, head_hash, updated_at)
@@ -61,23 +73,6 @@ _LOCK_HEADS = """, h AS (
     WHERE m.id IN (SELECT mandate_id FROM g)
     ON CONFLICT (chain) DO UPDATE SET count = audit_head.count RETURNING chain, count, head_hash
 )"""
-_LOCKS_BY_REFERENCE = Statement(
-    _LOCKS.format(
-        where="m.reference = :reference",
-        heads=_LOCK_HEADS,
-        head_columns="h.chain, h.count, h.head_hash",
-        heads_join=" LEFT JOIN h ON true",
-    )
-)
-_LOCKS_FOR_CUSTOMER = Statement(
-    _LOCKS.format(
-        where="m.customer_reference = :customer AND m.status = 'active' AND m.valid_from <= :now "
-        "AND m.valid_until > :now",
-        heads="",
-        head_columns="(SELECT count(*) FROM g), NULL, NULL",
-        heads_join="",
-    )
-)
 _GUARDS_BY_REFERENCE = Statement(_GUARDS.format(where=_BY_REFERENCE) + _LOCK)
 _GUARDS_FOR_CUSTOMER = Statement(_GUARDS.format(where=_FOR_CUSTOMER) + _LOCK)
 _TOUCH = Statement(
@@ -99,22 +94,50 @@ _HEAD = Statement(
     "INSERT INTO audit_head (chain, count, head_hash, updated_at) "
     f"VALUES (:chain, 0, :genesis, :now) {_HEAD_LOCK}"
 )
-_CANDIDATES = """
-SELECT m.id, m.reference, m.holder_id, m.organisation_id, m.customer_reference, m.proxy_name,
+_CANDIDATE_COLUMNS = """m.id, m.reference, m.holder_id, m.organisation_id, m.customer_reference, m.proxy_name,
        m.proxy_relation, m.scope, m.valid_from, m.valid_until, m.status, m.binding, m.customer_confirmed_at,
        m.notify_checks, g.streak, g.locked_until, g.hard_locked_at, c.id, c.code_hash, a.id, a.status,
-       a.secret_encrypted, a.last_step, h.email,
-       (SELECT count(*) FROM mandate_failure f WHERE f.mandate_id = m.id AND f.failed_at > :day_ago)
+       a.secret_encrypted, a.last_step, hd.email,
+       (SELECT count(*) FROM mandate_failure f WHERE f.mandate_id = m.id AND f.failed_at > :day_ago)"""
+_CANDIDATE_JOINS = """LEFT JOIN authenticator a ON a.mandate_id = m.id
+    LEFT JOIN holder hd ON hd.id = m.holder_id
+    LEFT JOIN call_code c ON c.id = (
+        SELECT max(l.id) FROM call_code l
+        WHERE l.mandate_id = m.id AND l.retired_at IS NULL AND l.used_at IS NULL AND l.expires_at > :now)"""
+CANDIDATE_WIDTH = 25  # the columns of a candidate, as `_candidate` in services/verifications.py reads them
+_CANDIDATES = f"""
+SELECT {_CANDIDATE_COLUMNS}
 FROM mandate m
 LEFT JOIN mandate_guard g ON g.mandate_id = m.id
-LEFT JOIN authenticator a ON a.mandate_id = m.id
-LEFT JOIN holder h ON h.id = m.holder_id
-LEFT JOIN call_code c ON c.id = (
-    SELECT max(l.id) FROM call_code l
-    WHERE l.mandate_id = m.id AND l.retired_at IS NULL AND l.used_at IS NULL AND l.expires_at > :now)
-WHERE m.id IN (SELECT id FROM mandate WHERE {where})
+{_CANDIDATE_JOINS}
+WHERE m.id IN (SELECT id FROM mandate WHERE {{where}})
 ORDER BY m.id
 """
+_REFERENCE_WHERE = "m.reference = :reference"
+_CUSTOMER_WHERE = (
+    "m.customer_reference = :customer AND m.status = 'active' AND m.valid_from <= :now "
+    "AND m.valid_until > :now"
+)
+_LOCK_AND_READ_BY_REFERENCE = Statement(
+    _LOCK_AND_READ.format(
+        where=_REFERENCE_WHERE,
+        heads=_LOCK_HEADS,
+        candidate_columns=_CANDIDATE_COLUMNS,
+        candidate_joins=_CANDIDATE_JOINS,
+        head_columns="h.chain, h.count, h.head_hash",
+        heads_join=" LEFT JOIN h ON true",
+    )
+)
+_LOCK_AND_READ_FOR_CUSTOMER = Statement(
+    _LOCK_AND_READ.format(
+        where=_CUSTOMER_WHERE,
+        heads="",
+        candidate_columns=_CANDIDATE_COLUMNS,
+        candidate_joins=_CANDIDATE_JOINS,
+        head_columns="NULL, NULL, NULL",
+        heads_join="",
+    )
+)
 _CANDIDATE_BY_REFERENCE = Statement(_CANDIDATES.format(where=_BY_REFERENCE))
 _CANDIDATES_FOR_CUSTOMER = Statement(_CANDIDATES.format(where=_FOR_CUSTOMER))
 _GUARD = Statement(
@@ -162,13 +185,22 @@ def key(key_hash: str, since: datetime) -> Call:
     return _KEY, {"key_hash": key_hash, "since": since}
 
 
-def locks(reference: str | None, customer: str | None, key_hash: str, since: datetime, now: datetime) -> Call:
-    """PostgreSQL: `key`, `guards_by_reference` (or `guards_for_customer`) and `head_by_reference` as one
-    statement; its row is the key's, then the head's chain, count and hash (by reference)."""
-    params: dict[str, Any] = {"key_hash": key_hash, "since": since, "now": now}
+def lock_and_read(
+    reference: str | None,
+    customer: str | None,
+    key_hash: str,
+    since: datetime,
+    now: datetime,
+    day_ago: datetime,
+) -> Call:
+    """PostgreSQL: `key`, the guards' locks, `head_by_reference` and the candidates as one statement. Each
+    row is the key's (9 columns), the head's chain, count and hash (by reference), then a candidate
+    (`CANDIDATE_WIDTH` columns, all NULL when there is none) and whether it is `fresh` (else read the
+    candidates again, locks held). No row: no such key."""
+    params: dict[str, Any] = {"key_hash": key_hash, "since": since, "now": now, "day_ago": day_ago}
     if reference is not None:
-        return _LOCKS_BY_REFERENCE, {**params, "reference": reference, "genesis": GENESIS}
-    return _LOCKS_FOR_CUSTOMER, {**params, "customer": customer}
+        return _LOCK_AND_READ_BY_REFERENCE, {**params, "reference": reference, "genesis": GENESIS}
+    return _LOCK_AND_READ_FOR_CUSTOMER, {**params, "customer": customer}
 
 
 def guards_by_reference(reference: str, key_hash: str) -> Call:

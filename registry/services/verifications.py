@@ -337,40 +337,19 @@ async def check_with(
     """One attempt on the statements `run` sends: two batches in the common case (on PostgreSQL two round
     trips), the first of which also reads the caller's key for `admit`. `touch` notes the key's use in the
     check's lock order. In a savepoint, unless the transaction is the check's own (the fast lane's).
-    `postgres_lane`: the fast lane on PostgreSQL, which locks in one statement, writes in one, and commits
-    in the same round trip. Raises Raced when a code changed under it: all undone, try again."""
+    `postgres_lane`: the fast lane on PostgreSQL, which locks and reads in one statement, writes in one,
+    and commits in the same round trip. Raises Raced when a code changed under it: all undone, try again."""
     day_ago, since = now - HARD_LOCK_WINDOW, now - BUDGET_WINDOW
-    if postgres_lane:  # the key and the locks in one statement
-        first = [check_sql.locks(clean.reference, clean.customer_reference, key_hash, since, now)]
-    else:
-        first = [(check_sql.SAVEPOINT, {})] if savepoint else []
-        first.append(check_sql.key(key_hash, since))
-        if clean.reference is not None:
-            first.append(check_sql.guards_by_reference(clean.reference, key_hash))
-        else:
-            assert clean.customer_reference is not None
-            first.append(check_sql.guards_for_customer(clean.customer_reference, key_hash, now))
-        if touch:  # after the guards, before the heads: the one lock order of every check
-            first.append(check_sql.touch_key(key_hash, now, now - api_keys.TOUCH_EVERY))
-        if clean.reference is not None:
-            first.append(check_sql.head_by_reference(clean.reference, key_hash, GENESIS, now))
-    if clean.reference is not None:
-        first.append(check_sql.candidate_by_reference(clean.reference, key_hash, now, day_ago))
-    else:
-        assert clean.customer_reference is not None
-        first.append(check_sql.candidates_for_customer(clean.customer_reference, key_hash, now, day_ago))
     try:
-        read = await run(first)
-        key_row = read[1 if savepoint and not postgres_lane else 0].one()
+        if postgres_lane:
+            key_row, heads, candidates = await _lock_and_read(run, key_hash, clean, now, since, day_ago)
+        else:
+            key_row, heads, candidates = await _lock_then_read(
+                run, key_hash, clean, now, since, day_ago, touch=touch, savepoint=savepoint
+            )
         who = await admit(key_row[:9] if key_row else None)
         assert key_row is not None
         failures = int(key_row[8])
-        if postgres_lane:
-            chain, count, digest = key_row[9:12]
-            heads = {chain: (count, digest)} if clean.reference and chain is not None else {}
-        else:
-            heads = {c: (n, d) for c, n, d in read[-2].rows} if clean.reference else {}
-        candidates = [_candidate(row) for row in read[-1].rows]
         if failures >= KEY_BLOCK_AT:
             (buckets,) = await run([check_sql.key_buckets(who.key_id, since)])
             raise _key_blocked([*_buckets(buckets), (_minute(now), 1)], now)
@@ -379,6 +358,67 @@ async def check_with(
         if savepoint and not postgres_lane:
             await run([(check_sql.ROLLBACK, {})])
         raise
+
+
+Read = tuple[tuple[Any, ...] | None, dict[str, tuple[int, str]], list[_Candidate]]
+
+
+async def _lock_then_read(
+    run: Run,
+    key_hash: str,
+    clean: _Clean,
+    now: datetime,
+    since: datetime,
+    day_ago: datetime,
+    *,
+    touch: bool,
+    savepoint: bool,
+) -> Read:
+    """The key's row, the locked audit head (by reference) and the candidates, read after the locks."""
+    first: list[Call] = [(check_sql.SAVEPOINT, {})] if savepoint else []
+    first.append(check_sql.key(key_hash, since))
+    if clean.reference is not None:
+        first.append(check_sql.guards_by_reference(clean.reference, key_hash))
+    else:
+        assert clean.customer_reference is not None
+        first.append(check_sql.guards_for_customer(clean.customer_reference, key_hash, now))
+    if touch:  # after the guards, before the heads: the one lock order of every check
+        first.append(check_sql.touch_key(key_hash, now, now - api_keys.TOUCH_EVERY))
+    first += _heads_and_candidates(key_hash, clean, now, day_ago)
+    read = await run(first)
+    heads = {c: (n, d) for c, n, d in read[-2].rows} if clean.reference else {}
+    return read[1 if savepoint else 0].one(), heads, [_candidate(row) for row in read[-1].rows]
+
+
+def _heads_and_candidates(key_hash: str, clean: _Clean, now: datetime, day_ago: datetime) -> list[Call]:
+    if clean.reference is not None:
+        return [
+            check_sql.head_by_reference(clean.reference, key_hash, GENESIS, now),
+            check_sql.candidate_by_reference(clean.reference, key_hash, now, day_ago),
+        ]
+    assert clean.customer_reference is not None
+    return [check_sql.candidates_for_customer(clean.customer_reference, key_hash, now, day_ago)]
+
+
+async def _lock_and_read(
+    run: Run, key_hash: str, clean: _Clean, now: datetime, since: datetime, day_ago: datetime
+) -> Read:
+    """PostgreSQL's fast lane: the same in one statement, whose candidates are as its snapshot saw them.
+    When another check of a candidate committed after that snapshot (it waited for the guard, say), the
+    candidates are read again, locks held, with the head's lock (`check_sql.lock_and_read`)."""
+    call = check_sql.lock_and_read(clean.reference, clean.customer_reference, key_hash, since, now, day_ago)
+    (result,) = await run([call])
+    if not result.rows:
+        return None, {}, []
+    key_row, width = result.rows[0], check_sql.CANDIDATE_WIDTH
+    found = [row[12 : 12 + width + 1] for row in result.rows if row[12] is not None]
+    if all(row[width] for row in found):
+        chain, count, digest = key_row[9:12]
+        heads = {chain: (count, digest)} if chain is not None else {}
+        return key_row, heads, [_candidate(row[:width]) for row in found]
+    read = await run(_heads_and_candidates(key_hash, clean, now, day_ago))
+    heads = {c: (n, d) for c, n, d in read[0].rows} if clean.reference else {}
+    return key_row, heads, [_candidate(row) for row in read[-1].rows]
 
 
 def _buckets(result: Result) -> list[tuple[datetime, int]]:

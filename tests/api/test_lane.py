@@ -7,19 +7,22 @@ test: the lane works on connections of its own and never sees a test's open tran
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import func
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from registry.api.lane import Lane
 from registry.app import create_app
 from registry.db import session_scope
-from registry.models import AuditEvent, OutboxMessage
+from registry.models import AuditEvent, MandateGuard, OutboxMessage
 from registry.references import check_character
 from registry.wiring import Wiring
 from tests.api.test_metrics import scrape, value
@@ -169,6 +172,63 @@ class TestHandover:
                 .where(col(AuditEvent.kind) == "api_key.failure_alert")
             )
         assert alerts == 1
+
+
+class TestWaitingForAGuard:
+    async def test_a_failure_committed_while_the_check_waited_is_counted(self, lanes: Lanes) -> None:
+        """PostgreSQL's lane locks and reads in one statement, whose snapshot is taken before it waits for
+        a guard. Another check's failure, committed while it waited, must count all the same: here it
+        is the 9th of the day, so this check's failure is the 10th, and the mandate is hard-locked."""
+        settings = lanes.wiring.settings
+        if settings.is_sqlite:
+            pytest.skip("SQLite's lane takes the write lock before it reads anything")
+        one = await case(lanes.wiring, "lane-wait")
+        wrong = f"{(int(one.code) + 1) % 10**8:08d}"
+        url = make_url(settings.database_url).set(drivername="postgresql").render_as_string(False)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+            await other.execute(
+                "INSERT INTO mandate_guard (mandate_id, streak) VALUES (%s, 0)", (one.mandate_id,)
+            )
+            for hours in range(1, 9):  # 8 failures earlier today
+                await other.execute(
+                    "INSERT INTO mandate_failure (mandate_id, failed_at) "
+                    "VALUES (%s, now() - make_interval(hours => %s))",
+                    (one.mandate_id, hours),
+                )
+            async with other.transaction():  # another check of the mandate, holding its guard
+                await other.execute(
+                    "UPDATE mandate_guard SET streak = 1 WHERE mandate_id = %s", (one.mandate_id,)
+                )
+                await other.execute(
+                    "INSERT INTO mandate_failure (mandate_id, failed_at) VALUES (%s, now())",
+                    (one.mandate_id,),
+                )
+                check = asyncio.create_task(
+                    post(lanes, one.key, {"mandate_reference": one.reference, "code": wrong})
+                )
+                await _waiting_for_a_lock(url)
+            answer = await check
+        assert answer.json()["result"] == "not_verified"
+        assert lanes.handed_over == 1  # the lane saw the 10th failure coming: a hard lock is the route's
+        async with session_scope(lanes.wiring.session_factory) as session:
+            guard = await session.get(MandateGuard, one.mandate_id)
+            assert guard is not None
+            assert guard.hard_locked_at is not None
+            assert guard.streak == 2
+
+
+async def _waiting_for_a_lock(url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher:
+        for _ in range(500):
+            cursor = await watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            row = await cursor.fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the check never waited for the guard")
 
 
 def _nobody() -> str:
