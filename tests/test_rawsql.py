@@ -1,0 +1,74 @@
+"""`rawsql.prepared_batch`, the fast lane's way to PostgreSQL: values go as quoted literals to statements
+prepared on the server, so what goes in must come out unchanged, a failure must stop the batch with its
+SQLSTATE, and a connection whose prepared statements are gone must recover."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from registry import rawsql
+from registry.rawsql import BatchFailed, Statement
+from tests.conftest import Databases
+
+ECHO = Statement("SELECT :text, :number, :flag, :moment, :nothing")
+
+
+@pytest.fixture
+async def connection(databases: Databases) -> AsyncIterator[psycopg.AsyncConnection]:
+    url = databases.new()
+    if url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's fast lane")
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "O'Brien", "back\\slash", "'; DROP TABLE x; --", "ünïcødé 🙂", "$1 :text %s", ""],
+)
+async def test_values_come_back_as_they_went(connection: psycopg.AsyncConnection, text: str) -> None:
+    moment = datetime(2026, 11, 28, 21, 5, 7, 123456, tzinfo=timezone(timedelta(hours=1)))
+    params = {"text": text, "number": -(2**40), "flag": True, "moment": moment, "nothing": None}
+    (result,) = await rawsql.prepared_batch(connection, [(ECHO, params)])
+    assert result.rows == [(text, -(2**40), True, moment, None)]
+    assert result.rows[0][3].astimezone(UTC) == moment.astimezone(UTC)
+
+
+async def test_a_batch_stops_at_its_first_failure(connection: psycopg.AsyncConnection) -> None:
+    await connection.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    insert = Statement("INSERT INTO t (id) VALUES (:id)")
+    with pytest.raises(BatchFailed) as failed:
+        await rawsql.prepared_batch(
+            connection,
+            [(Statement("BEGIN"), {}), (insert, {"id": 1}), (insert, {"id": 1}), (insert, {"id": 2})],
+        )
+    assert failed.value.sqlstate == "23505"  # unique_violation
+    await rawsql.prepared_batch(connection, [(Statement("ROLLBACK"), {})])
+    cursor = await connection.execute("SELECT count(*) FROM t")
+    assert await cursor.fetchone() == (0,)
+
+
+async def test_forgotten_statements_are_prepared_again(connection: psycopg.AsyncConnection) -> None:
+    params = {"text": "x", "number": 1, "flag": False, "moment": datetime.now(UTC), "nothing": None}
+    await rawsql.prepared_batch(connection, [(ECHO, params)])
+    await connection.execute("DEALLOCATE ALL")  # as DISCARD ALL or a pooler would
+    with pytest.raises(BatchFailed) as failed:
+        await rawsql.prepared_batch(connection, [(ECHO, params)])
+    assert failed.value.sqlstate == "26000"
+    (result,) = await rawsql.prepared_batch(connection, [(ECHO, params)])
+    assert result.rows[0][0] == "x"
+
+
+async def test_another_mix_of_types_is_another_statement(connection: psycopg.AsyncConnection) -> None:
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    values = {"text": None, "number": None, "flag": None, "moment": None, "nothing": None}
+    (empty,) = await rawsql.prepared_batch(connection, [(ECHO, values)])
+    (full,) = await rawsql.prepared_batch(connection, [(ECHO, {**values, "moment": later, "number": 3})])
+    assert empty.rows == [(None, None, None, None, None)]
+    assert full.rows == [(None, 3, None, later, None)]
