@@ -36,8 +36,7 @@ async def test_values_come_back_as_they_went(connection: psycopg.AsyncConnection
     moment = datetime(2026, 11, 28, 21, 5, 7, 123456, tzinfo=timezone(timedelta(hours=1)))
     params = {"text": text, "number": -(2**40), "flag": True, "moment": moment, "nothing": None}
     (result,) = await rawsql.prepared_batch(connection, [(ECHO, params)])
-    assert result.rows == [(text, -(2**40), True, moment, None)]
-    assert result.rows[0][3].astimezone(UTC) == moment.astimezone(UTC)
+    assert result.rows == [(text, -(2**40), True, moment, None)]  # aware times compare as instants
 
 
 async def test_a_batch_stops_at_its_first_failure(connection: psycopg.AsyncConnection) -> None:

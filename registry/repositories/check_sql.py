@@ -22,12 +22,15 @@ _ORGANISATION = (
     "(SELECT k.organisation_id FROM api_key k JOIN organisation o ON o.id = k.organisation_id "
     "WHERE k.key_hash = :key_hash AND k.revoked_at IS NULL AND o.active)"
 )
-_KEY = Statement(
-    "SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, o.id, o.slug, o.active, "
-    "(SELECT coalesce(sum(f.count), 0) FROM api_key_failures f "
-    "WHERE f.api_key_id = k.id AND f.minute > :since) "
+_KEY_SELECT = (
+    "SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, o.id AS organisation_id, o.slug, "
+    "o.active, (SELECT coalesce(sum(f.count), 0) FROM api_key_failures f "
+    "WHERE f.api_key_id = k.id AND f.minute > :since) AS failures "
     "FROM api_key k JOIN organisation o ON o.id = k.organisation_id WHERE k.key_hash = :key_hash"
 )
+_KEY = Statement(_KEY_SELECT)
+KEY_WIDTH = 9  # the key's columns, first in `key` and in every row of `lock_and_read`
+CANDIDATE_AT = KEY_WIDTH + 3  # in a row of `lock_and_read`: after the key's and the head's columns
 _BY_REFERENCE = f"reference = :reference AND organisation_id = {_ORGANISATION}"
 _FOR_CUSTOMER = (
     f"organisation_id = {_ORGANISATION} AND customer_reference = :customer AND status = 'active' "
@@ -44,13 +47,10 @@ _GUARDS = (
 # every check that counts a failure writes its guard) is locked but not updated, so it returns no row:
 # its candidate says `fresh` false, and the lane reads the candidates again (`head_by_reference` and
 # `candidate_by_reference` / `candidates_for_customer`) with the locks held.
-_LOCK_AND_READ = """
-WITH k AS (
-    SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, o.id AS organisation_id, o.slug, o.active,
-           (SELECT coalesce(sum(f.count), 0) FROM api_key_failures f
-            WHERE f.api_key_id = k.id AND f.minute > :since) AS failures
-    FROM api_key k JOIN organisation o ON o.id = k.organisation_id WHERE k.key_hash = :key_hash
-), g AS (
+_LOCK_AND_READ = (
+    "WITH k AS ("
+    + _KEY_SELECT
+    + """), g AS (
     INSERT INTO mandate_guard (mandate_id, streak)
     SELECT m.id, 0 FROM mandate m JOIN k ON m.organisation_id = k.organisation_id
     WHERE {where} AND k.revoked_at IS NULL AND k.active ORDER BY m.id
@@ -67,6 +67,7 @@ LEFT JOIN g ON g.mandate_id = m.id
 {candidate_joins}
 ORDER BY m.id
 """
+)
 _LOCK_HEADS = """, h AS (
     INSERT INTO audit_head (chain, count, head_hash, updated_at)
     SELECT 'mandate:' || m.reference, 0, :genesis, :now FROM mandate m

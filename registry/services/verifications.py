@@ -347,7 +347,7 @@ async def check_with(
             key_row, heads, candidates = await _lock_then_read(
                 run, key_hash, clean, now, since, day_ago, touch=touch, savepoint=savepoint
             )
-        who = await admit(key_row[:9] if key_row else None)
+        who = await admit(key_row[: check_sql.KEY_WIDTH] if key_row else None)
         assert key_row is not None
         failures = int(key_row[8])
         if failures >= KEY_BLOCK_AT:
@@ -410,10 +410,10 @@ async def _lock_and_read(
     (result,) = await run([call])
     if not result.rows:
         return None, {}, []
-    key_row, width = result.rows[0], check_sql.CANDIDATE_WIDTH
-    found = [row[12 : 12 + width + 1] for row in result.rows if row[12] is not None]
-    if all(row[width] for row in found):
-        chain, count, digest = key_row[9:12]
+    key_row, at, width = result.rows[0], check_sql.CANDIDATE_AT, check_sql.CANDIDATE_WIDTH
+    found = [row[at : at + width + 1] for row in result.rows if row[at] is not None]
+    if all(row[width] for row in found):  # each candidate's last column: `fresh`
+        chain, count, digest = key_row[check_sql.KEY_WIDTH : at]
         heads = {chain: (count, digest)} if chain is not None else {}
         return key_row, heads, [_candidate(row[:width]) for row in found]
     read = await run(_heads_and_candidates(key_hash, clean, now, day_ago))
