@@ -13,6 +13,8 @@ from typing import Any
 
 import hypothesis
 import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from registry import migrations
@@ -57,9 +59,13 @@ EXCLUDED = [positive_data_acceptance]
 
 
 def _key_for(case: Any) -> dict[str, str]:
-    """The valid key in place of the generated one. A negative case may leave `Authorization` out on
-    purpose, expecting a refusal: then it goes without one (adding the key would make it a valid call)."""
-    return {"Authorization": f"Bearer {KEY}"} if "Authorization" in (case.headers or {}) else {}
+    """The valid key in place of the generated one. A negative case may leave `Authorization` out or
+    malformed on purpose, expecting a refusal: then it goes as generated (the key would make it valid)."""
+    header = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    negative = header is not None and header.mode == GenerationMode.NEGATIVE
+    if negative or "Authorization" not in (case.headers or {}):
+        return {}
+    return {"Authorization": f"Bearer {KEY}"}
 
 
 @schema.parametrize()

@@ -1,7 +1,12 @@
 """Query parameters the operation does not know are refused: `?customer_ref=KL-1` (a typo) must not
-quietly list every mandate. Keys in the URL are left to `auth.py`, which explains that case better."""
+quietly list every mandate. So is a parameter of one value given twice (`?status=active&status=revoked`
+would otherwise mean the last one). Keys in the URL are left to `auth.py`, which explains that case
+better."""
 
 from __future__ import annotations
+
+from collections import Counter
+from typing import Any, get_args, get_origin
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -15,9 +20,18 @@ async def known_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = {param.alias for param in route.dependant.query_params}
+    params = [*route.dependant.query_params]
     for dependency in route.dependant.dependencies:
-        known |= {param.alias for param in dependency.query_params}
+        params += dependency.query_params
+    known = {param.alias for param in params}
+    single = {param.alias for param in params if not _takes_many(param.field_info.annotation)}
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, count in given.items() if count > 1 and name in single)
+    if repeated:
+        raise InvalidInput(
+            f"Give each of these query parameters once: {', '.join(repeated)}.",
+            [FieldError(name, "Give this parameter once.") for name in repeated],
+        )
     unknown = sorted(
         {
             name
@@ -34,3 +48,9 @@ async def known_query_parameters(request: Request) -> None:
                 for name in unknown
             ],
         )
+
+
+def _takes_many(annotation: Any) -> bool:
+    """A list (or set, tuple) of values, alone or in a union with None."""
+    kinds = [annotation, *get_args(annotation)]
+    return any(get_origin(kind) in (list, set, tuple) or kind in (list, set, tuple) for kind in kinds)

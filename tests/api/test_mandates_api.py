@@ -88,6 +88,17 @@ class TestLookup:
         verify_only = (await api_keys.create(ctx, "energie-bv", "v", ["verify"]))[1]
         assert (await client.get("/v1/mandates", headers=auth(verify_only))).status_code == 403
 
+    async def test_a_parameter_given_twice_is_refused(self, client: httpx.AsyncClient, key: str) -> None:
+        twice = await client.get(
+            "/v1/mandates",
+            params=[("customer_reference", "KL-1"), ("customer_reference", "KL-2"), ("limit", "5")],
+            headers=auth(key),
+        )
+        assert twice.status_code == 422
+        assert [e["field"] for e in twice.json()["errors"]] == ["customer_reference"]
+        once = await client.get("/v1/mandates", params={"customer_reference": "KL-1"}, headers=auth(key))
+        assert once.status_code == 200
+
 
 class TestCustomerConfirmation:
     async def test_checks_answer_organisation_confirmed_until_withdrawn(
