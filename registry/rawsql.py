@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_NUMBER = re.compile(r"\$(\d+)")
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime on SQLite, so text sorts as time
 
 
@@ -102,22 +103,43 @@ async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]
     (BatchFailed); the transaction, if one was open, is then aborted, as in a pipeline."""
     pgconn = connection.pgconn
     known = _PREPARED.setdefault(connection, {})
-    escape = pq.Escaping(pgconn)
+    escape = pq.Escaping(pgconn).escape_literal
     parts = []
     for statement, params in calls:
         if not params:
             parts.append(statement.sql.encode())
             continue
-        sql, order = _numbered(statement.sql)
-        values = [params[name] for name in order]
-        types = tuple(_pg_type(value) for value in values)
-        name = known.get((sql, types))
+        if type(statement) is _Combined:
+            sql, values = statement.sql, params[_VALUES]
+        else:
+            sql, order = _numbered(statement.sql)
+            values = [params[name] for name in order]
+        types, literals = [], []
+        for value in values:  # the common types inline: this loop runs some forty times per check
+            kind = type(value)
+            if kind is str:
+                types.append("unknown")
+                literals.append(bytes(escape(value.encode())))
+            elif value is None:
+                types.append("unknown")
+                literals.append(b"NULL")
+            elif kind is int:
+                types.append("bigint")
+                literals.append(str(value).encode())
+            elif kind is datetime:
+                assert value.tzinfo is not None, "times are aware"
+                types.append("timestamptz")
+                literals.append(b"'" + value.isoformat().encode() + b"'")
+            else:
+                types.append(_pg_type(value))
+                literals.append(_literal(escape, value))
+        typed = (sql, tuple(types))
+        name = known.get(typed)
         if name is None:
             name = f"registry_{next(_NAMES)}"
-            await _simple(connection, f"PREPARE {name} ({', '.join(types)}) AS {sql}".encode())
-            known[(sql, types)] = name
-        literals = b", ".join(_literal(escape, value) for value in values)
-        parts.append(b"EXECUTE " + name.encode() + b"(" + literals + b")")
+            await _simple(connection, f"PREPARE {name} ({', '.join(typed[1])}) AS {sql}".encode())
+            known[typed] = name
+        parts.append(b"EXECUTE " + name.encode() + b"(" + b", ".join(literals) + b")")
     try:
         results = await _simple(connection, b"; ".join(parts))
     except BatchFailed as failed:
@@ -147,6 +169,10 @@ async def _simple(connection: Any, query: bytes) -> list[Any]:
     return list(results)
 
 
+def _shift(match: re.Match[str], by: int) -> str:
+    return f"${int(match.group(1)) + by}"
+
+
 @functools.cache
 def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     """`:name` parameters as `$1`, `$2`...; and the names in that order."""
@@ -173,11 +199,11 @@ def _pg_type(value: Any) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
-def _literal(escape: pq.abc.Escaping, value: Any) -> bytes:
+def _literal(escape: Callable[[bytes], Any], value: Any) -> bytes:
     if value is None:
         return b"NULL"
     if isinstance(value, str):
-        return bytes(escape.escape_literal(value.encode()))
+        return bytes(escape(value.encode()))
     if isinstance(value, bool):
         return b"true" if value else b"false"
     if isinstance(value, int):
@@ -191,30 +217,43 @@ def _has_rows(cursor: Any) -> bool:
     return cursor.pgresult is not None and cursor.pgresult.status == pq.ExecStatus.TUPLES_OK
 
 
+class _Combined(Statement):
+    """The statement `combined` makes: its SQL is numbered (`$1`...) already, its values a list."""
+
+
+_VALUES = "values"
+
+
 def combined(calls: Sequence[Call], *, one_row: Sequence[tuple[int, str]] = ()) -> Call:
-    """PostgreSQL: writes that depend on nothing but locks already held, as one statement of
-    data-modifying CTEs (one statement's work for the server instead of one each; each CTE runs once
-    and to completion, read or not). `one_row` names writes that must touch exactly one row, or the
-    statement fails (`registry_assert`, migration 0006) with the reason given; only those are counted.
-    No two writes may touch the same row."""
-    asserted = dict(one_row)
-    parts, params = [], {}
-    for n, (statement, values) in enumerate(calls):
-        sql = statement.sql
-        if n in asserted and " RETURNING " not in sql:
-            sql += " RETURNING 1"
-        parts.append(f"w{n} AS ({_renamed(sql, n)})")
-        params.update({f"p{n}_{name}": value for name, value in values.items()})
-    checks = []
-    for n, reason in asserted.items():
-        checks.append(f"registry_assert((SELECT count(*) FROM w{n}) = 1, :reason{n})")
-        params[f"reason{n}"] = reason
-    return Statement(f"WITH {', '.join(parts)} SELECT {', '.join(checks) or 'true'}"), params
+    """PostgreSQL, for `prepared_batch`: writes that depend on nothing but locks already held, as one
+    statement of data-modifying CTEs (one statement's work for the server instead of one each; each CTE
+    runs once and to completion, read or not). `one_row` names writes that must touch exactly one row,
+    or the statement fails (`registry_assert`, migration 0006) with the reason given; only those are
+    counted. No two writes may touch the same row."""
+    statement, orders = _combined(tuple(s for s, _ in calls), tuple(one_row))
+    values = [values[name] for (_, values), order in zip(calls, orders, strict=True) for name in order]
+    return statement, {_VALUES: values + [reason for _, reason in one_row]}
 
 
 @functools.cache
-def _renamed(sql: str, n: int) -> str:
-    return _PARAM.sub(rf":p{n}_\1", sql)
+def _combined(
+    statements: tuple[Statement, ...], one_row: tuple[tuple[int, str], ...]
+) -> tuple[_Combined, list[tuple[str, ...]]]:
+    """The statement for these writes (made once per shape), and each write's parameter names in order."""
+    asserted = dict(one_row)
+    parts, orders, count = [], [], 0
+    for n, statement in enumerate(statements):
+        sql, order = _numbered(statement.sql)
+        if n in asserted and " RETURNING " not in sql:
+            sql += " RETURNING 1"
+        sql = _NUMBER.sub(functools.partial(_shift, by=count), sql)
+        parts.append(f"w{n} AS ({sql})")
+        orders.append(order)
+        count += len(order)
+    checks = [
+        f"registry_assert((SELECT count(*) FROM w{n}) = 1, ${count + k + 1})" for k, n in enumerate(asserted)
+    ]
+    return _Combined(f"WITH {', '.join(parts)} SELECT {', '.join(checks) or 'true'}"), orders
 
 
 def sqlite_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -160,10 +160,16 @@ _COUNT_FAILURE = Statement(
 _KEY_BUCKETS = Statement(
     "SELECT minute, count FROM api_key_failures WHERE api_key_id = :key AND minute > :since ORDER BY minute"
 )
-_BUDGET_HOLDS = Statement(
-    "SELECT registry_assert(coalesce(sum(count), 0) <= :most AND coalesce(sum(count), 0) <> :alert_at, "
+# PostgreSQL (the fast lane): count the failure and assert the budget in one statement. The bucket of this
+# minute is the fresh row the upsert returns (it waited for the bucket's lock, if need be); the minutes
+# before it come from the statement's snapshot.
+_COUNT_FAILURE_WITHIN_BUDGET = Statement(
+    "WITH c AS (INSERT INTO api_key_failures (api_key_id, minute, count) VALUES (:key, :minute, 1) "
+    "ON CONFLICT (api_key_id, minute) DO UPDATE SET count = api_key_failures.count + 1 RETURNING count) "
+    "SELECT registry_assert(t.n <= :most AND t.n <> :alert_at, "
     "'the key reached its failure alert or budget') "
-    "FROM api_key_failures WHERE api_key_id = :key AND minute > :since"
+    "FROM (SELECT (SELECT count FROM c) + (SELECT coalesce(sum(count), 0) FROM api_key_failures "
+    "WHERE api_key_id = :key AND minute > :since AND minute <> :minute) AS n) t"
 )
 _RECEIPT = Statement(
     "INSERT INTO verification (public_id, organisation_id, api_key_id, mandate_id, agent_pseudonym, "
@@ -277,10 +283,13 @@ def key_buckets(key: int, since: datetime) -> Call:
     return _KEY_BUCKETS, {"key": key, "since": since}
 
 
-def budget_holds(key: int, since: datetime, most: int, alert_at: int) -> Call:
-    """PostgreSQL: fail unless the key's failures since `since` are at most `most` and not `alert_at`
-    (after this check's was added, under its lock): what the lane cannot answer aborts its transaction."""
-    return _BUDGET_HOLDS, {"key": key, "since": since, "most": most, "alert_at": alert_at}
+def count_failure_within_budget(
+    key: int, minute: datetime, since: datetime, most: int, alert_at: int
+) -> Call:
+    """PostgreSQL: `count_key_failure`, then fail unless the key's failures since `since` are at most `most`
+    and not `alert_at`: what the lane cannot answer aborts its transaction."""
+    params = {"key": key, "minute": minute, "since": since, "most": most, "alert_at": alert_at}
+    return _COUNT_FAILURE_WITHIN_BUDGET, params
 
 
 def receipt(**values: Any) -> Call:

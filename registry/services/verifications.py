@@ -188,6 +188,14 @@ class _Candidate:
     failures_24h: int
     claimed: bool = False
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    as_read: tuple[int, datetime | None, datetime | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.as_read = self.guard
+
+    @property
+    def guard(self) -> tuple[int, datetime | None, datetime | None]:
+        return self.streak, self.locked_until, self.hard_locked_at
 
     @property
     def id(self) -> int:
@@ -479,12 +487,10 @@ async def _decide(
                     ("verification.locked", {"until": candidate.locked_until.isoformat()})
                 )
     for candidate in candidates:
-        if candidate.claimed:
-            writes.append(
-                check_sql.set_guard(
-                    candidate.id, candidate.streak, candidate.locked_until, candidate.hard_locked_at
-                )
-            )
+        # Its row is locked either way; written only when the check changed it (a success from a clean
+        # streak leaves it as it was).
+        if candidate.claimed and candidate.guard != candidate.as_read:
+            writes.append(check_sql.set_guard(candidate.id, *candidate.guard))
     body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
     writes.append(
         check_sql.receipt(
@@ -513,8 +519,11 @@ async def _decide(
             raise Handover()
         batch = [rawsql.combined(writes, one_row=[(0, "the code was used meanwhile")] if spend else [])]
         if failed:
-            batch.append(check_sql.count_key_failure(who.key_id, _minute(now)))
-            batch.append(check_sql.budget_holds(who.key_id, since, KEY_BLOCK_AT, KEY_ALERT_AT))
+            batch.append(
+                check_sql.count_failure_within_budget(
+                    who.key_id, _minute(now), since, KEY_BLOCK_AT, KEY_ALERT_AT
+                )
+            )
         await run([*batch, (check_sql.COMMIT, {})])
         return Outcome(body, candidates, matched, None)
     if failed:  # the key's failure bucket is the last lock taken

@@ -174,7 +174,7 @@ class TestHandover:
         assert alerts == 1
 
 
-class TestWaitingForAGuard:
+class TestWaitingForALock:
     async def test_a_failure_committed_while_the_check_waited_is_counted(self, lanes: Lanes) -> None:
         """PostgreSQL's lane locks and reads in one statement, whose snapshot is taken before it waits for
         a guard. Another check's failure, committed while it waited, must count all the same: here it
@@ -216,6 +216,46 @@ class TestWaitingForAGuard:
             assert guard.hard_locked_at is not None
             assert guard.streak == 2
 
+    async def test_a_key_failure_committed_while_the_check_waited_is_counted(self, lanes: Lanes) -> None:
+        """PostgreSQL's lane counts the key's failure and checks its budget in one statement. Another
+        check's failure of the same key, committed while this one waited for the minute's bucket, must
+        count: it is the 19th of the hour, so this one is the 20th, the alert, which is the route's."""
+        settings = lanes.wiring.settings
+        if settings.is_sqlite:
+            pytest.skip("SQLite's lane takes the write lock before it reads anything")
+        one = await case(lanes.wiring, "lane-bucket")
+        minute = lanes.wiring.clock.now().replace(second=0, microsecond=0)
+        url = make_url(settings.database_url).set(drivername="postgresql").render_as_string(False)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+            cursor = await other.execute(
+                "SELECT k.id FROM api_key k JOIN organisation o ON o.id = k.organisation_id "
+                "WHERE o.slug = 'lane-bucket'"
+            )
+            (key_id,) = await cursor.fetchone() or (None,)
+            await other.execute(
+                "INSERT INTO api_key_failures (api_key_id, minute, count) VALUES (%s, %s, 18)",
+                (key_id, minute),
+            )
+            async with other.transaction():  # another check of the key, holding this minute's bucket
+                await other.execute(
+                    "UPDATE api_key_failures SET count = 19 WHERE api_key_id = %s AND minute = %s",
+                    (key_id, minute),
+                )
+                check = asyncio.create_task(
+                    post(lanes, one.key, {"mandate_reference": _nobody(), "code": "00000000"})
+                )
+                await _waiting_for_a_lock(url)
+            answer = await check
+        assert answer.json()["result"] == "not_verified"
+        assert lanes.handed_over == 1  # the lane saw the 20th failure: the alert is the route's
+        async with session_scope(lanes.wiring.session_factory) as session:
+            alerts = await session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(col(AuditEvent.kind) == "api_key.failure_alert")
+            )
+        assert alerts == 1
+
 
 async def _waiting_for_a_lock(url: str) -> None:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher:
@@ -228,7 +268,7 @@ async def _waiting_for_a_lock(url: str) -> None:
             if row is not None and row[0] > 0:
                 return
             await asyncio.sleep(0.01)
-    raise AssertionError("the check never waited for the guard")
+    raise AssertionError("the check never waited for a lock")
 
 
 def _nobody() -> str:
