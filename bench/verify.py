@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import random
 import resource
@@ -353,6 +354,12 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def pool_size(workers: int) -> int:
+    """Connections per process, sized as docs/deployment.md advises: about twice the database server's
+    cores plus one, shared by the processes (PostgreSQL runs on this machine: its cores are ours)."""
+    return max(2, math.ceil((2 * (os.cpu_count() or 1) + 1) / workers))
+
+
 def start(kind: str, target: Target | None, workers: int, log_dir: Path) -> Server:
     port = free_port()
     log = log_dir / f"{kind}-{target.backend if target else 'ceiling'}-{workers}w-{port}.log"
@@ -379,6 +386,7 @@ def start(kind: str, target: Target | None, workers: int, log_dir: Path) -> Serv
             REGISTRY_WORKER_IN_PROCESS="false",
             # The per-key request budget is a setting per customer; here it must not be what is measured.
             REGISTRY_RATE_LIMIT="10000000/minute",
+            REGISTRY_DB_POOL_SIZE=str(pool_size(workers)),
         )
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
@@ -596,6 +604,7 @@ def main() -> None:
     sizes = args.sizes
     targets = [Target(backend, n, _url(args, backend, n)) for backend in args.only for n in sizes]
     print(f"load generator: {'wrk' if shutil.which('wrk') else 'httpx (install wrk for sharper numbers)'}")
+    print(f"REGISTRY_DB_POOL_SIZE: {', '.join(f'{pool_size(w)} with {w} worker(s)' for w in args.workers)}")
     for target in targets:
         seeded = seed_pg(target, now) if target.backend == "pg" else seed_sqlite(target, now)
         state = f"seeded in {seeded:.0f} s" if seeded else "already seeded"

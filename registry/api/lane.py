@@ -144,26 +144,30 @@ class PostgresLane(Lane):
     async def _check(
         self, admit: verifications.Admit, now: datetime, key_hash: str, cleaned: Any
     ) -> bytes | None:
-        async with self.pool.connection() as connection:
-            began = False
+        # getconn/putconn rather than `connection()`: its `async with` would try to commit what the check
+        # has already committed or rolled back. putconn rolls back what is left open, if anything.
+        connection = await self.pool.getconn()
+        began = False
 
-            async def run(calls: Sequence[Call]) -> list[Result]:
-                nonlocal began
-                if began:
-                    return await rawsql.prepared_batch(connection, calls)
-                began = True
-                return (await rawsql.prepared_batch(connection, [(_BEGIN, {}), *calls]))[1:]
+        async def run(calls: Sequence[Call]) -> list[Result]:
+            nonlocal began
+            if began:
+                return await rawsql.prepared_batch(connection, calls)
+            began = True
+            return (await rawsql.prepared_batch(connection, [(_BEGIN, {}), *calls]))[1:]
 
-            try:
-                outcome = await verifications.check_with(  # commits, when it returns
-                    run, self.wiring.keys, now, key_hash, cleaned, admit,
-                    touch=False, savepoint=False, postgres_lane=True,
-                )  # fmt: skip
-            except BaseException:
-                with contextlib.suppress(Exception):  # if the connection is gone, the pool replaces it
-                    await rawsql.prepared_batch(connection, [(_ROLLBACK, {})])
-                raise
-            return outcome.body.encode()
+        try:
+            outcome = await verifications.check_with(  # commits, when it returns
+                run, self.wiring.keys, now, key_hash, cleaned, admit,
+                touch=False, savepoint=False, postgres_lane=True,
+            )  # fmt: skip
+        except BaseException:
+            with contextlib.suppress(Exception):  # if the connection is gone, the pool replaces it
+                await rawsql.prepared_batch(connection, [(_ROLLBACK, {})])
+            raise
+        finally:
+            await self.pool.putconn(connection)
+        return outcome.body.encode()
 
 
 class SqliteLane(Lane):
