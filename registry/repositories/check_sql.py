@@ -53,7 +53,7 @@ _LOCK_AND_READ = (
     + """), g AS (
     INSERT INTO mandate_guard (mandate_id, streak)
     SELECT m.id, 0 FROM mandate m JOIN k ON m.organisation_id = k.organisation_id
-    WHERE {where} AND k.revoked_at IS NULL AND k.active ORDER BY m.id
+    WHERE {where} AND k.revoked_at IS NULL AND k.active{order}
     ON CONFLICT (mandate_id) DO UPDATE SET streak = mandate_guard.streak
     WHERE mandate_guard.xmin = (
         SELECT seen.xmin FROM mandate_guard seen WHERE seen.mandate_id = mandate_guard.mandate_id)
@@ -64,14 +64,13 @@ SELECT k.id, k.prefix, k.scopes, k.last_used_at, k.revoked_at, k.organisation_id
 FROM k{heads_join}
 LEFT JOIN mandate m ON m.organisation_id = k.organisation_id AND k.revoked_at IS NULL AND k.active AND {where}
 LEFT JOIN g ON g.mandate_id = m.id
-{candidate_joins}
-ORDER BY m.id
+{candidate_joins}{order}
 """
 )
+# By reference there is one mandate at most, so nothing to order; its chain is named by the reference.
 _LOCK_HEADS = """, h AS (
     INSERT INTO audit_head (chain, count, head_hash, updated_at)
-    SELECT 'mandate:' || m.reference, 0, :genesis, :now FROM mandate m
-    WHERE m.id IN (SELECT mandate_id FROM g)
+    SELECT 'mandate:' || :reference, 0, :genesis, :now FROM g
     ON CONFLICT (chain) DO UPDATE SET count = audit_head.count RETURNING chain, count, head_hash
 )"""
 _GUARDS_BY_REFERENCE = Statement(_GUARDS.format(where=_BY_REFERENCE) + _LOCK)
@@ -127,6 +126,7 @@ _LOCK_AND_READ_BY_REFERENCE = Statement(
         candidate_joins=_CANDIDATE_JOINS,
         head_columns="h.chain, h.count, h.head_hash",
         heads_join=" LEFT JOIN h ON true",
+        order="",
     )
 )
 _LOCK_AND_READ_FOR_CUSTOMER = Statement(
@@ -137,6 +137,7 @@ _LOCK_AND_READ_FOR_CUSTOMER = Statement(
         candidate_joins=_CANDIDATE_JOINS,
         head_columns="NULL, NULL, NULL",
         heads_join="",
+        order="\nORDER BY m.id",
     )
 )
 _CANDIDATE_BY_REFERENCE = Statement(_CANDIDATES.format(where=_BY_REFERENCE))
