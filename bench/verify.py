@@ -544,6 +544,7 @@ def measure(
     write_requests(measured, range(n // 2 + 1, n // 2 + budget + 1), organisations)
     if target is not None:
         reset(target)
+    os.sync()  # what earlier runs left for the kernel to write must not be written during this one
     server = start("verify" if target else "ceiling", target, workers, log_dir)
     try:
         if warmup:
