@@ -57,6 +57,7 @@ Call = tuple[Statement, dict[str, Any]]
 
 async def batch(session: AsyncSession, calls: Sequence[Call]) -> list[Result]:
     """Run `calls` in order in the session's transaction; the rows of each (RETURNING rows for writes)."""
+    assert not any(type(s) is _Combined for s, _ in calls), "a combined statement is prepared_batch's"
     if session.new or session.dirty or session.deleted:
         await session.flush()  # what the ORM holds back must be visible to these statements
     connection = await session.connection()
@@ -86,8 +87,8 @@ class BatchFailed(Exception):
         self.sqlstate = sqlstate
 
 
-# Per connection: the statements it has prepared, by SQL and parameter types.
-_PREPARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], str]]
+# Per connection: the statements it has prepared, by SQL and the Python types of the parameters.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[type, ...]], str]]
 _PREPARED = weakref.WeakKeyDictionary()
 _NAMES = itertools.count()
 _MISSING_STATEMENT = "26000"  # invalid_sql_statement_name: the server forgot it (DISCARD ALL, say)
@@ -114,31 +115,25 @@ async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]
         else:
             sql, order = _numbered(statement.sql)
             values = [params[name] for name in order]
-        types, literals = [], []
-        for value in values:  # the common types inline: this loop runs some forty times per check
-            kind = type(value)
-            if kind is str:
-                types.append("unknown")
-                literals.append(bytes(escape(value.encode())))
-            elif value is None:
-                types.append("unknown")
-                literals.append(b"NULL")
-            elif kind is int:
-                types.append("bigint")
-                literals.append(str(value).encode())
-            elif kind is datetime:
-                assert value.tzinfo is not None, "times are aware"
-                types.append("timestamptz")
-                literals.append(b"'" + value.isoformat().encode() + b"'")
-            else:
-                types.append(_pg_type(value))
-                literals.append(_literal(escape, value))
-        typed = (sql, tuple(types))
-        name = known.get(typed)
+        kinds = tuple(map(type, values))
+        name = known.get((sql, kinds))
         if name is None:
             name = f"registry_{next(_NAMES)}"
-            await _simple(connection, f"PREPARE {name} ({', '.join(typed[1])}) AS {sql}".encode())
-            known[typed] = name
+            types = ", ".join(_pg_type(value) for value in values)
+            await _simple(connection, f"PREPARE {name} ({types}) AS {sql}".encode())
+            known[(sql, kinds)] = name
+        literals = [  # the common types inline: some forty values per check
+            b"NULL"
+            if value is None
+            else escape(value.encode())
+            if kind is str
+            else str(value).encode()
+            if kind is int
+            else _time_literal(value)
+            if kind is datetime
+            else _literal(escape, value)
+            for value, kind in zip(values, kinds, strict=True)
+        ]
         parts.append(b"EXECUTE " + name.encode() + b"(" + b", ".join(literals) + b")")
     try:
         results = await _simple(connection, b"; ".join(parts))
@@ -199,18 +194,22 @@ def _pg_type(value: Any) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
-def _literal(escape: Callable[[bytes], Any], value: Any) -> bytes:
+def _literal(escape: Callable[[bytes], bytes], value: Any) -> bytes:
     if value is None:
         return b"NULL"
     if isinstance(value, str):
-        return bytes(escape(value.encode()))
+        return escape(value.encode())
     if isinstance(value, bool):
         return b"true" if value else b"false"
     if isinstance(value, int):
         return str(value).encode()
     assert isinstance(value, datetime)
+    return _time_literal(value)
+
+
+def _time_literal(value: datetime) -> bytes:
     assert value.tzinfo is not None, "times are aware"
-    return f"'{value.isoformat()}'".encode()
+    return b"'" + value.isoformat().encode() + b"'"
 
 
 def _has_rows(cursor: Any) -> bool:

@@ -1,6 +1,8 @@
 """`rawsql.prepared_batch`, the fast lane's way to PostgreSQL: values go as quoted literals to statements
 prepared on the server, so what goes in must come out unchanged, a failure must stop the batch with its
-SQLSTATE, and a connection whose prepared statements are gone must recover."""
+SQLSTATE, and a connection whose prepared statements are gone must recover. `rawsql.combined` makes one
+statement of several writes: each write must get its own values, and an asserted write that touches no
+row must fail the statement."""
 
 from __future__ import annotations
 
@@ -71,3 +73,27 @@ async def test_another_mix_of_types_is_another_statement(connection: psycopg.Asy
     (full,) = await rawsql.prepared_batch(connection, [(ECHO, {**values, "moment": later, "number": 3})])
     assert empty.rows == [(None, None, None, None, None)]
     assert full.rows == [(None, 3, None, later, None)]
+
+
+async def test_combined_writes_get_their_own_values(databases: Databases) -> None:
+    url = databases.new_migrated()  # registry_assert is a migration's
+    if url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's fast lane")
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
+        await connection.execute("CREATE TABLE t (id int PRIMARY KEY, label text, at timestamptz)")
+        await connection.execute("INSERT INTO t (id, label) VALUES (1, 'old')")
+        insert = Statement("INSERT INTO t (id, label, at) VALUES (:id, :label, :at)")
+        rename = Statement("UPDATE t SET label = :label WHERE id = :id")
+        at = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
+        writes = [(insert, {"id": 2, "label": "two", "at": at}), (rename, {"label": "one", "id": 1})]
+        await rawsql.prepared_batch(connection, [rawsql.combined(writes, one_row=[(1, "no such row")])])
+        cursor = await connection.execute("SELECT id, label, at FROM t ORDER BY id")
+        assert await cursor.fetchall() == [(1, "one", None), (2, "two", at)]
+
+        missing = [(insert, {"id": 3, "label": "three", "at": at}), (rename, {"label": "x", "id": 9})]
+        with pytest.raises(BatchFailed, match="no such row") as failed:
+            await rawsql.prepared_batch(connection, [rawsql.combined(missing, one_row=[(1, "no such row")])])
+        assert failed.value.sqlstate == "P0001"
+        cursor = await connection.execute("SELECT count(*) FROM t")
+        assert await cursor.fetchone() == (2,)  # the statement failed whole: the insert is undone too
