@@ -170,7 +170,7 @@ _COUNT_FAILURE_WITHIN_BUDGET = Statement(
     "SELECT registry_assert(t.n <= :most AND t.n <> :alert_at, "
     "'the key reached its failure alert or budget') "
     "FROM (SELECT (SELECT count FROM c) + (SELECT coalesce(sum(count), 0) FROM api_key_failures "
-    "WHERE api_key_id = :key AND minute > :since AND minute <> :minute) AS n) t"
+    "WHERE api_key_id = :key AND minute > :since AND minute <> :minute) AS n OFFSET 0) t"  # n: once
 )
 _RECEIPT = Statement(
     "INSERT INTO verification (public_id, organisation_id, api_key_id, mandate_id, agent_pseudonym, "
