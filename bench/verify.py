@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -342,6 +343,35 @@ def postgres_pids() -> list[int]:
     return found
 
 
+@contextlib.contextmanager
+def pinned(enabled: bool) -> Iterator[None]:
+    """`--pin`, a diagnosis: PostgreSQL on the last core, this process and so the servers and wrk on the
+    others, as if the database had a host of its own. PostgreSQL's processes get their cores back after."""
+    if not enabled:
+        yield
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--pin needs at least two cores")
+    database, rest = {cores[-1]}, set(cores[:-1])
+    before = {pid: os.sched_getaffinity(pid) for pid in postgres_pids()}
+    try:
+        try:
+            for pid in before:
+                os.sched_setaffinity(pid, database)  # new backends inherit the postmaster's
+        except PermissionError as refused:
+            message = f"--pin: may not move PostgreSQL's processes ({refused}); run as their owner"
+            raise SystemExit(message) from refused
+        os.sched_setaffinity(0, rest)
+        print(f"pinned: PostgreSQL on core {cores[-1]}, app and load generator on {sorted(rest)}")
+        yield
+    finally:
+        os.sched_setaffinity(0, set(cores))
+        for pid in postgres_pids():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(pid, before.get(pid, set(cores)))
+
+
 def _descendants(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -597,6 +627,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=["pg", "sqlite"], default=["pg", "sqlite"])
     parser.add_argument("--sizes", nargs="*", type=int, default=[100_000, 1_000_000], help="mandates")
     parser.add_argument("--workers", nargs="*", type=int, default=[1, 2], help="server processes")
+    parser.add_argument(
+        "--pin", action="store_true", help="diagnosis: PostgreSQL on a core of its own (docs/performance.md)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.only, args.sizes, args.workers = 10, 2, ["pg"], [100_000], [1]
@@ -612,7 +645,7 @@ def main() -> None:
         print(f"{target.label}: {state}", flush=True)
     rows: list[Row] = []
     workers = args.workers
-    with tempfile.TemporaryDirectory() as temp:
+    with tempfile.TemporaryDirectory() as temp, pinned(args.pin):
         work = Path(temp)
 
         def run(name: str, target: Target | None, w: int, connections: int | None = None) -> Row:
