@@ -230,14 +230,14 @@ def combined(calls: Sequence[Call], *, one_row: Sequence[tuple[int, str]] = ()) 
     or the statement fails (`registry_assert`, migration 0006) with the reason given; only those are
     counted. No two writes may touch the same row."""
     statement, orders = _combined(tuple(s for s, _ in calls), tuple(one_row))
-    values = [values[name] for (_, values), order in zip(calls, orders, strict=True) for name in order]
-    return statement, {_VALUES: values + [reason for _, reason in one_row]}
+    flat = [params[name] for (_, params), order in zip(calls, orders, strict=True) for name in order]
+    return statement, {_VALUES: flat + [reason for _, reason in one_row]}
 
 
 @functools.cache
 def _combined(
     statements: tuple[Statement, ...], one_row: tuple[tuple[int, str], ...]
-) -> tuple[_Combined, list[tuple[str, ...]]]:
+) -> tuple[_Combined, tuple[tuple[str, ...], ...]]:
     """The statement for these writes (made once per shape), and each write's parameter names in order."""
     asserted = dict(one_row)
     parts, orders, count = [], [], 0
@@ -252,7 +252,7 @@ def _combined(
     checks = [
         f"registry_assert((SELECT count(*) FROM w{n}) = 1, ${count + k + 1})" for k, n in enumerate(asserted)
     ]
-    return _Combined(f"WITH {', '.join(parts)} SELECT {', '.join(checks) or 'true'}"), orders
+    return _Combined(f"WITH {', '.join(parts)} SELECT {', '.join(checks) or 'true'}"), tuple(orders)
 
 
 def sqlite_params(params: dict[str, Any]) -> dict[str, Any]:
