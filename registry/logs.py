@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
-import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -101,10 +101,14 @@ class RequestIds(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
 
         def add(message: Message) -> None:
             MutableHeaders(scope=message)["X-Request-ID"] = request_id
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # bind and reset by token: `bound_contextvars` reads the whole context first, at every request
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             await self.app(scope, receive, on_start(send, add))
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

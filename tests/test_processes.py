@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -158,17 +159,18 @@ class TestAsOne:
     async def test_every_e_mail_is_sent_once_by_the_two_workers(
         self, cluster: Cluster, wiring: Wiring
     ) -> None:
-        before = len(cluster.smtp.inbox.messages)
+        def arrived() -> list[EmailMessage]:  # this test's only: an earlier test's may still be on its way
+            return [m for m in cluster.smtp.inbox.messages if str(m["To"]).endswith("@once.example")]
+
         async with session_scope(wiring.session_factory) as session:
             ctx = wiring.context(session)
             for n in range(30):
                 await sign_in.request_link(ctx, f"visitor{n}@once.example", f"10.0.0.{n + 1}", "nl")
         deadline = time.monotonic() + 60
         # the inbox has no event to wait on: poll it
-        while len(cluster.smtp.inbox.messages) < before + 30 and time.monotonic() < deadline:  # noqa: ASYNC110
+        while len(arrived()) < 30 and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         await asyncio.sleep(2)  # a duplicate would arrive now
-        arrived = cluster.smtp.inbox.messages[before:]
-        assert len(arrived) == 30
-        assert len({m["Message-ID"] for m in arrived}) == 30
-        assert len({m["To"] for m in arrived}) == 30
+        assert len(arrived()) == 30
+        assert len({m["Message-ID"] for m in arrived()}) == 30
+        assert len({m["To"] for m in arrived()}) == 30
