@@ -22,12 +22,22 @@ ECHO = Statement("SELECT :text, :number, :flag, :moment, :nothing")
 
 @pytest.fixture
 async def connection(databases: Databases) -> AsyncIterator[psycopg.AsyncConnection]:
-    url = databases.new()
-    if url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's fast lane")
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(_dsn(databases.new()), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+async def migrated(databases: Databases) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A connection to a migrated database (`registry_assert` is a migration's)."""
+    dsn = _dsn(databases.new_migrated())
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
         yield connection
+
+
+def _dsn(url: str) -> str:
+    if url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's fast lane")
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @pytest.mark.parametrize(
@@ -75,25 +85,20 @@ async def test_another_mix_of_types_is_another_statement(connection: psycopg.Asy
     assert full.rows == [(None, 3, None, later, None)]
 
 
-async def test_combined_writes_get_their_own_values(databases: Databases) -> None:
-    url = databases.new_migrated()  # registry_assert is a migration's
-    if url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's fast lane")
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
-        await connection.execute("CREATE TABLE t (id int PRIMARY KEY, label text, at timestamptz)")
-        await connection.execute("INSERT INTO t (id, label) VALUES (1, 'old')")
-        insert = Statement("INSERT INTO t (id, label, at) VALUES (:id, :label, :at)")
-        rename = Statement("UPDATE t SET label = :label WHERE id = :id")
-        at = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
-        writes = [(insert, {"id": 2, "label": "two", "at": at}), (rename, {"label": "one", "id": 1})]
-        await rawsql.prepared_batch(connection, [rawsql.combined(writes, one_row=[(1, "no such row")])])
-        cursor = await connection.execute("SELECT id, label, at FROM t ORDER BY id")
-        assert await cursor.fetchall() == [(1, "one", None), (2, "two", at)]
+async def test_combined_writes_get_their_own_values(migrated: psycopg.AsyncConnection) -> None:
+    await migrated.execute("CREATE TABLE t (id int PRIMARY KEY, label text, at timestamptz)")
+    await migrated.execute("INSERT INTO t (id, label) VALUES (1, 'old')")
+    insert = Statement("INSERT INTO t (id, label, at) VALUES (:id, :label, :at)")
+    rename = Statement("UPDATE t SET label = :label WHERE id = :id")
+    at = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
+    writes = [(insert, {"id": 2, "label": "two", "at": at}), (rename, {"label": "one", "id": 1})]
+    await rawsql.prepared_batch(migrated, [rawsql.combined(writes, one_row=[(1, "no such row")])])
+    cursor = await migrated.execute("SELECT id, label, at FROM t ORDER BY id")
+    assert await cursor.fetchall() == [(1, "one", None), (2, "two", at)]
 
-        missing = [(insert, {"id": 3, "label": "three", "at": at}), (rename, {"label": "x", "id": 9})]
-        with pytest.raises(BatchFailed, match="no such row") as failed:
-            await rawsql.prepared_batch(connection, [rawsql.combined(missing, one_row=[(1, "no such row")])])
-        assert failed.value.sqlstate == "P0001"
-        cursor = await connection.execute("SELECT count(*) FROM t")
-        assert await cursor.fetchone() == (2,)  # the statement failed whole: the insert is undone too
+    missing = [(insert, {"id": 3, "label": "three", "at": at}), (rename, {"label": "x", "id": 9})]
+    with pytest.raises(BatchFailed, match="no such row") as failed:
+        await rawsql.prepared_batch(migrated, [rawsql.combined(missing, one_row=[(1, "no such row")])])
+    assert failed.value.sqlstate == "P0001"
+    cursor = await migrated.execute("SELECT count(*) FROM t")
+    assert await cursor.fetchone() == (2,)  # the statement failed whole: the insert is undone too
