@@ -49,6 +49,7 @@ PATH = "/v1/verifications"
 MAX_BODY = 4096
 _BEGIN, _ROLLBACK = rawsql.Statement("BEGIN"), rawsql.Statement("ROLLBACK")
 HEADERS = [(b"content-type", b"application/json")]
+POOL_TIMEOUT = 2.0  # no connection within 2 s (the database is away?): the route answers, or says 503
 BUSY_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05)  # SQLite: waits for the write lock
 
 
@@ -121,6 +122,9 @@ class PostgresLane(Lane):
     def __init__(self, wiring: Wiring, pool: AsyncConnectionPool[Any]) -> None:
         super().__init__(wiring)
         self.pool = pool
+        # Checks queue here for one of the pool's connections, not in the pool: its queue (a condition
+        # and a timer task per waiting check) cost more than a check's statements under load.
+        self.turns = asyncio.Semaphore(wiring.settings.db_pool_size)
 
     @classmethod
     async def connect(cls, wiring: Wiring) -> PostgresLane:
@@ -131,7 +135,7 @@ class PostgresLane(Lane):
             min_size=settings.db_pool_size,
             max_size=settings.db_pool_size,
             kwargs={"autocommit": True, "connect_timeout": 5},
-            timeout=2,  # no connection within 2 s (the database is away?): the route answers, or says 503
+            timeout=POOL_TIMEOUT,
             open=False,
             name="verification-lane",
         )
@@ -144,6 +148,19 @@ class PostgresLane(Lane):
     async def _check(
         self, admit: verifications.Admit, now: datetime, key_hash: str, cleaned: Any
     ) -> bytes | None:
+        if self.turns.locked():
+            async with asyncio.timeout(POOL_TIMEOUT):
+                await self.turns.acquire()
+        else:
+            await self.turns.acquire()
+        try:
+            return await self._check_on_a_connection(admit, now, key_hash, cleaned)
+        finally:
+            self.turns.release()
+
+    async def _check_on_a_connection(
+        self, admit: verifications.Admit, now: datetime, key_hash: str, cleaned: Any
+    ) -> bytes:
         # getconn/putconn rather than `connection()`: its `async with` would try to commit what the check
         # has already committed or rolled back. putconn rolls back what is left open, if anything.
         connection = await self.pool.getconn()
