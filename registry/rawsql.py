@@ -13,6 +13,7 @@ keeps; JSON columns come back parsed.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import json
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from psycopg import generators, pq
+from psycopg import pq
 from psycopg.adapt import Transformer
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,27 +89,26 @@ class BatchFailed(Exception):
 
 
 # Per connection: the statements it has prepared, by SQL and the Python types of the parameters.
-_PREPARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[type, ...]], str]]
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[type, ...]], bytes]]
 _PREPARED = weakref.WeakKeyDictionary()
 _NAMES = itertools.count()
 _MISSING_STATEMENT = "26000"  # invalid_sql_statement_name: the server forgot it (DISCARD ALL, say)
 
 
 async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]:
-    """PostgreSQL, the leanest way: `calls` as one simple query of `EXECUTE`s of statements the
-    connection prepared on the server the first time it met them (a statement without parameters goes
-    as it is). One round trip, one wait, no cursor: psycopg's pipeline costs about twice the app CPU of
-    this (docs/performance.md). Parameters go as literals quoted by libpq; a statement's parameter types
-    are declared from the values of its first use (text and NULL are left to the server to infer), and
-    another mix of types is another statement. The batch stops at the first failing statement
-    (BatchFailed); the transaction, if one was open, is then aborted, as in a pipeline."""
-    pgconn = connection.pgconn
+    """PostgreSQL, the leanest way: `calls` in one round trip of libpq's pipeline mode, each a statement
+    the connection prepared on the server the first time it met it (in the same round trip), its values
+    sent as text. No cursor and no query text to build, quote or parse: psycopg's own pipeline costs
+    about twice the app CPU of this, and a simple query of `EXECUTE`s costs the server a parse and an
+    expression per value (docs/performance.md). A statement's parameter types are declared from the
+    values of its first use (text and NULL are left to the server to infer), and another mix of types
+    is another statement. The batch stops at the first failing statement (BatchFailed); the transaction,
+    if one was open, is then aborted."""
     known = _PREPARED.setdefault(connection, {})
-    escape = pq.Escaping(pgconn).escape_literal
-    parts = []
+    steps: list[_Step] = []
     for statement, params in calls:
         if not params:
-            parts.append(statement.sql.encode())
+            steps.append(_Step(statement.sql.encode()))
             continue
         if type(statement) is _Combined:
             sql, values = statement.sql, params[_VALUES]
@@ -116,34 +116,41 @@ async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]
             sql, order = _numbered(statement.sql)
             values = [params[name] for name in order]
         kinds = tuple(map(type, values))
-        name = known.get((sql, kinds))
-        if name is None:
-            name = f"registry_{next(_NAMES)}"
-            types = ", ".join(_pg_type(value) for value in values)
-            await _simple(connection, f"PREPARE {name} ({types}) AS {sql}".encode())
-            known[(sql, kinds)] = name
-        literals = [  # the common types inline: some forty values per check
-            b"NULL"
+        texts = [  # the common types inline: some forty values per check
+            None
             if value is None
-            else escape(value.encode())
+            else value.encode()
             if kind is str
             else str(value).encode()
             if kind is int
-            else _time_literal(value)
+            else _time_text(value)
             if kind is datetime
-            else _literal(escape, value)
+            else _text(value)
             for value, kind in zip(values, kinds, strict=True)
         ]
-        parts.append(b"EXECUTE " + name.encode() + b"(" + b", ".join(literals) + b")")
-    try:
-        results = await _simple(connection, b"; ".join(parts))
-    except BatchFailed as failed:
-        if failed.sqlstate == _MISSING_STATEMENT:
+        name = known.get((sql, kinds))
+        if name is None:
+            name = f"registry_{next(_NAMES)}".encode()
+            steps.append(_Step(sql.encode(), name=name, types=[_oid(v) for v in values], key=(sql, kinds)))
+        steps.append(_Step(name, texts=texts))
+    results = await _pipelined(connection.pgconn, steps)
+    failed = None
+    for step, result in zip(steps, results, strict=True):
+        if result.status == pq.ExecStatus.FATAL_ERROR and failed is None:
+            failed = result
+        elif step.key is not None and result.status == pq.ExecStatus.COMMAND_OK:
+            known[step.key] = step.name  # prepared: it stays, whatever became of the transaction
+    if failed is not None:
+        field = failed.error_field(pq.DiagnosticField.SQLSTATE)
+        sqlstate = field.decode() if field else None
+        if sqlstate == _MISSING_STATEMENT:
             known.clear()
-        raise
+        raise BatchFailed(sqlstate, failed.error_message.decode("utf-8", "replace").strip())
     loader = Transformer(connection)
     rows = []
-    for result in results:
+    for step, result in zip(steps, results, strict=True):
+        if step.key is not None:
+            continue  # the statement prepared, not a call
         if result.status == pq.ExecStatus.TUPLES_OK:
             loader.set_pgresult(result)
             rows.append(Result(loader.load_rows(0, result.ntuples, tuple)))
@@ -152,16 +159,63 @@ async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]
     return rows
 
 
-async def _simple(connection: Any, query: bytes) -> list[Any]:
-    """Send one simple query and wait for all its results; BatchFailed at the first error."""
-    connection.pgconn.send_query(query)
-    results = await connection.wait(generators.execute(connection.pgconn))
-    for result in results:
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            field = result.error_field(pq.DiagnosticField.SQLSTATE)
-            message = result.error_message.decode("utf-8", "replace").strip()
-            raise BatchFailed(field.decode() if field else None, message)
-    return list(results)
+@dataclass(slots=True)
+class _Step:
+    """One message of a pipeline: a statement without values (`query` is its SQL), a statement to
+    prepare (`query` its SQL, `name`, `types` and its `key` among the connection's), or the execution of
+    a prepared one (`query` its name, `texts` its values)."""
+
+    query: bytes
+    name: bytes = b""
+    types: list[int] | None = None
+    key: tuple[str, tuple[type, ...]] | None = None
+    texts: list[bytes | None] | None = None
+
+
+async def _pipelined(pgconn: Any, steps: Sequence[_Step]) -> list[Any]:
+    """Send the steps in pipeline mode and wait for one result each: what psycopg's generators and
+    `wait` do, without their timer, generator and bookkeeping at every wait (a check waits twice). Its
+    own connections have no notifications to collect. A step after a failed one gets a result whose
+    status is PIPELINE_ABORTED."""
+    pgconn.enter_pipeline_mode()
+    for step in steps:
+        if step.texts is not None:
+            pgconn.send_query_prepared(step.query, step.texts)
+        elif step.key is not None:
+            pgconn.send_prepare(step.name, step.query, step.types)
+        else:
+            pgconn.send_query_params(step.query, None)
+    pgconn.pipeline_sync()
+    loop = asyncio.get_running_loop()
+    fd = pgconn.socket
+    while pgconn.flush():  # the batch did not fit in the socket's buffer at once
+        await _ready(loop.add_writer, loop.remove_writer, fd)
+    results: list[Any] = []
+    while True:
+        pgconn.consume_input()
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                continue  # the end of one step's results
+            if result.status == pq.ExecStatus.PIPELINE_SYNC:
+                pgconn.exit_pipeline_mode()
+                return results
+            results.append(result)
+        await _ready(loop.add_reader, loop.remove_reader, fd)
+
+
+async def _ready(add: Callable[..., Any], remove: Callable[[int], Any], fd: int) -> None:
+    ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    add(fd, _wake, ready)
+    try:
+        await ready
+    finally:
+        remove(fd)
+
+
+def _wake(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
 
 
 def _shift(match: re.Match[str], by: int) -> str:
@@ -182,34 +236,34 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PARAM.sub(number, sql), tuple(order)
 
 
-def _pg_type(value: Any) -> str:
+_OIDS = {bool: 16, int: 20, datetime: 1184}  # boolean, bigint, timestamptz; 0: the server infers
+
+
+def _oid(value: Any) -> int:
     if value is None or isinstance(value, str):
-        return "unknown"
+        return 0
+    for kind, oid in _OIDS.items():
+        if isinstance(value, kind):
+            return oid
+    raise TypeError(f"no parameter type for {type(value).__name__}")
+
+
+def _text(value: Any) -> bytes:
+    """A value the common cases of `prepared_batch` do not cover, as PostgreSQL's text for its type."""
     if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "bigint"
-    if isinstance(value, datetime):
-        return "timestamptz"
-    raise TypeError(f"no literal for {type(value).__name__}")
-
-
-def _literal(escape: Callable[[bytes], bytes], value: Any) -> bytes:
-    if value is None:
-        return b"NULL"
+        return b"t" if value else b"f"
     if isinstance(value, str):
-        return escape(value.encode())
-    if isinstance(value, bool):
-        return b"true" if value else b"false"
+        return value.encode()
     if isinstance(value, int):
         return str(value).encode()
-    assert isinstance(value, datetime)
-    return _time_literal(value)
+    if isinstance(value, datetime):
+        return _time_text(value)
+    raise TypeError(f"no parameter type for {type(value).__name__}")
 
 
-def _time_literal(value: datetime) -> bytes:
+def _time_text(value: datetime) -> bytes:
     assert value.tzinfo is not None, "times are aware"
-    return b"'" + value.isoformat().encode() + b"'"
+    return value.isoformat().encode()
 
 
 def _has_rows(cursor: Any) -> bool:

@@ -1,6 +1,7 @@
-"""`rawsql.prepared_batch`, the fast lane's way to PostgreSQL: values go as quoted literals to statements
-prepared on the server, so what goes in must come out unchanged, a failure must stop the batch with its
-SQLSTATE, and a connection whose prepared statements are gone must recover. `rawsql.combined` makes one
+"""`rawsql.prepared_batch`, the fast lane's way to PostgreSQL: values go as text to statements prepared on
+the server, in one round trip of libpq's pipeline mode, so what goes in must come out unchanged, a
+failure must stop the batch with its SQLSTATE, and a connection whose prepared statements are gone (or
+were never made, the batch having failed first) must recover. `rawsql.combined` makes one
 statement of several writes: each write must get its own values, and an asserted write that touches no
 row must fail the statement."""
 
@@ -74,6 +75,20 @@ async def test_forgotten_statements_are_prepared_again(connection: psycopg.Async
     assert failed.value.sqlstate == "26000"
     (result,) = await rawsql.prepared_batch(connection, [(ECHO, params)])
     assert result.rows[0][0] == "x"
+
+
+async def test_a_statement_whose_preparing_a_failure_cut_short_is_prepared_later(
+    connection: psycopg.AsyncConnection,
+) -> None:
+    failing = Statement("SELECT 1 / :zero")
+    params = {"text": "x", "number": 1, "flag": False, "moment": datetime.now(UTC), "nothing": None}
+    with pytest.raises(BatchFailed) as failed:
+        await rawsql.prepared_batch(connection, [(failing, {"zero": 0}), (ECHO, params)])
+    assert failed.value.sqlstate == "22012"  # division_by_zero; ECHO was not prepared after it
+    (result,) = await rawsql.prepared_batch(connection, [(ECHO, params)])
+    assert result.rows[0][0] == "x"
+    cursor = await connection.execute("SELECT count(*) FROM pg_prepared_statements")
+    assert await cursor.fetchone() == (2,)
 
 
 async def test_another_mix_of_types_is_another_statement(connection: psycopg.AsyncConnection) -> None:
