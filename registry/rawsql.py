@@ -97,19 +97,16 @@ _MISSING_STATEMENT = "26000"  # invalid_sql_statement_name: the server forgot it
 
 async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]:
     """PostgreSQL, the leanest way: `calls` in one round trip of libpq's pipeline mode, each a statement
-    the connection prepared on the server the first time it met it (in the same round trip), its values
-    sent as text. No cursor and no query text to build, quote or parse: psycopg's own pipeline costs
-    about twice the app CPU of this, and a simple query of `EXECUTE`s costs the server a parse and an
-    expression per value (docs/performance.md). A statement's parameter types are declared from the
-    values of its first use (text and NULL are left to the server to infer), and another mix of types
-    is another statement. The batch stops at the first failing statement (BatchFailed); the transaction,
-    if one was open, is then aborted."""
+    the connection prepared on the server the first time it met it (in the same round trip; BEGIN and
+    COMMIT too), its values sent as text. No cursor and no query text to build, quote or parse:
+    psycopg's own pipeline costs about twice the app CPU of this, and a simple query of `EXECUTE`s costs
+    the server a parse and an expression per value (docs/performance.md). A statement's parameter types
+    are declared from the values of its first use (text and NULL are left to the server to infer), and
+    another mix of types is another statement. The batch stops at the first failing statement
+    (BatchFailed); the transaction, if one was open, is then aborted."""
     known = _PREPARED.setdefault(connection, {})
     steps: list[_Step] = []
     for statement, params in calls:
-        if not params:
-            steps.append(_Step(statement.sql.encode()))
-            continue
         if type(statement) is _Combined:
             sql, values = statement.sql, params[_VALUES]
         else:
@@ -131,7 +128,7 @@ async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]
         name = known.get((sql, kinds))
         if name is None:
             name = f"registry_{next(_NAMES)}".encode()
-            steps.append(_Step(sql.encode(), name=name, types=[_oid(v) for v in values], key=(sql, kinds)))
+            steps.append(_Step(name, (sql, kinds), sql.encode(), [_oid(value) for value in values]))
         steps.append(_Step(name, texts=texts))
     results = await _pipelined(connection.pgconn, steps)
     failed = None
@@ -161,14 +158,13 @@ async def prepared_batch(connection: Any, calls: Sequence[Call]) -> list[Result]
 
 @dataclass(slots=True)
 class _Step:
-    """One message of a pipeline: a statement without values (`query` is its SQL), a statement to
-    prepare (`query` its SQL, `name`, `types` and its `key` among the connection's), or the execution of
-    a prepared one (`query` its name, `texts` its values)."""
+    """One message of a pipeline: a statement to prepare (its `key` among the connection's, its SQL and
+    parameter types), or the execution of a prepared one (its values as text)."""
 
-    query: bytes
-    name: bytes = b""
-    types: list[int] | None = None
+    name: bytes
     key: tuple[str, tuple[type, ...]] | None = None
+    sql: bytes = b""
+    types: list[int] | None = None
     texts: list[bytes | None] | None = None
 
 
@@ -179,12 +175,10 @@ async def _pipelined(pgconn: Any, steps: Sequence[_Step]) -> list[Any]:
     status is PIPELINE_ABORTED."""
     pgconn.enter_pipeline_mode()
     for step in steps:
-        if step.texts is not None:
-            pgconn.send_query_prepared(step.query, step.texts)
-        elif step.key is not None:
-            pgconn.send_prepare(step.name, step.query, step.types)
+        if step.key is None:
+            pgconn.send_query_prepared(step.name, step.texts)
         else:
-            pgconn.send_query_params(step.query, None)
+            pgconn.send_prepare(step.name, step.sql, step.types)
     pgconn.pipeline_sync()
     loop = asyncio.get_running_loop()
     fd = pgconn.socket
