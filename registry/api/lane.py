@@ -6,7 +6,7 @@ connection of its own, with the verification service's own rules (`verifications
 
     authenticate, lock and read (1 round trip) → decide → write and COMMIT (1 round trip)
 
-on PostgreSQL, each round trip one simple query of statements prepared on the server
+on PostgreSQL, each round trip one sync of libpq's pipeline mode, of statements prepared on the server
 (`rawsql.prepared_batch`); SQLite runs the same statements on the event loop, one check at a time.
 
 Whatever it does not answer goes, untouched, to the full route: a body that does not parse, a key that
