@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from psycopg import pq
+from psycopg import OperationalError, pq
 from psycopg.adapt import Transformer
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -190,6 +190,8 @@ async def _pipelined(pgconn: Any, steps: Sequence[_Step]) -> list[Any]:
         while not pgconn.is_busy():
             result = pgconn.get_result()
             if result is None:
+                if pgconn.status == pq.ConnStatus.BAD:  # else libpq answers None for ever
+                    raise OperationalError("the connection to the database was lost")
                 continue  # the end of one step's results
             if result.status == pq.ExecStatus.PIPELINE_SYNC:
                 pgconn.exit_pipeline_mode()

@@ -1,9 +1,9 @@
 """`rawsql.prepared_batch`, the fast lane's way to PostgreSQL: values go as text to statements prepared on
 the server, in one round trip of libpq's pipeline mode, so what goes in must come out unchanged, a
-failure must stop the batch with its SQLSTATE, and a connection whose prepared statements are gone (or
-were never made, the batch having failed first) must recover. `rawsql.combined` makes one
-statement of several writes: each write must get its own values, and an asserted write that touches no
-row must fail the statement."""
+failure must stop the batch with its SQLSTATE, a connection whose prepared statements are gone (or were
+never made, the batch having failed first) must recover, and a lost connection must end the wait.
+`rawsql.combined` makes one statement of several writes: each write must get its own values, and an
+asserted write that touches no row must fail the statement."""
 
 from __future__ import annotations
 
@@ -117,3 +117,33 @@ async def test_combined_writes_get_their_own_values(migrated: psycopg.AsyncConne
     assert failed.value.sqlstate == "P0001"
     cursor = await migrated.execute("SELECT count(*) FROM t")
     assert await cursor.fetchone() == (2,)  # the statement failed whole: the insert is undone too
+
+
+class _LostConnection:
+    """What libpq's connection looks like once the server is gone and its error has been collected:
+    not busy, no more results, status BAD."""
+
+    status = psycopg.pq.ConnStatus.BAD
+    socket = -1
+    spins = 0
+
+    def enter_pipeline_mode(self) -> None: ...
+
+    def pipeline_sync(self) -> None: ...
+
+    def flush(self) -> int:
+        return 0
+
+    def consume_input(self) -> None: ...
+
+    def is_busy(self) -> bool:
+        return False
+
+    def get_result(self) -> None:
+        self.spins += 1
+        assert self.spins < 1000, "waiting for ever on a lost connection"
+
+
+async def test_a_lost_connection_ends_the_wait() -> None:
+    with pytest.raises(psycopg.OperationalError, match="lost"):
+        await rawsql._pipelined(_LostConnection(), [])
