@@ -94,13 +94,16 @@ _HEAD = Statement(
     "INSERT INTO audit_head (chain, count, head_hash, updated_at) "
     f"VALUES (:chain, 0, :genesis, :now) {_HEAD_LOCK}"
 )
+# The holder's address only when the check gives the customer's (it can make the binding `email_match`):
+# an index page and a heap page fewer to read for every other check (`:with_email` false: the subquery's
+# one-time filter skips its scan).
 _CANDIDATE_COLUMNS = """m.id, m.reference, m.holder_id, m.organisation_id, m.customer_reference, m.proxy_name,
        m.proxy_relation, m.scope, m.valid_from, m.valid_until, m.status, m.binding, m.customer_confirmed_at,
        m.notify_checks, g.streak, g.locked_until, g.hard_locked_at, c.id, c.code_hash, a.id, a.status,
-       a.secret_encrypted, a.last_step, hd.email,
+       a.secret_encrypted, a.last_step,
+       (SELECT hd.email FROM holder hd WHERE hd.id = m.holder_id AND :with_email),
        (SELECT count(*) FROM mandate_failure f WHERE f.mandate_id = m.id AND f.failed_at > :day_ago)"""
 _CANDIDATE_JOINS = """LEFT JOIN authenticator a ON a.mandate_id = m.id
-    LEFT JOIN holder hd ON hd.id = m.holder_id
     LEFT JOIN call_code c ON c.id = (
         SELECT max(l.id) FROM call_code l
         WHERE l.mandate_id = m.id AND l.retired_at IS NULL AND l.used_at IS NULL AND l.expires_at > :now)"""
@@ -200,12 +203,14 @@ def lock_and_read(
     since: datetime,
     now: datetime,
     day_ago: datetime,
+    with_email: bool,
 ) -> Call:
     """PostgreSQL: `key`, the guards' locks, `head_by_reference` and the candidates as one statement. Each
     row is the key's (9 columns), the head's chain, count and hash (by reference), then a candidate
     (`CANDIDATE_WIDTH` columns, all NULL when there is none) and whether it is `fresh` (else read the
-    candidates again, locks held). No row: no such key."""
+    candidates again, locks held). No row: no such key. `with_email`: read the holders' addresses."""
     params: dict[str, Any] = {"key_hash": key_hash, "since": since, "now": now, "day_ago": day_ago}
+    params["with_email"] = with_email
     if reference is not None:
         return _LOCK_AND_READ_BY_REFERENCE, {**params, "reference": reference, "genesis": GENESIS}
     return _LOCK_AND_READ_FOR_CUSTOMER, {**params, "customer": customer}
@@ -241,14 +246,18 @@ def head(chain: str, genesis: str, now: datetime) -> Call:
     return _HEAD, {"chain": chain, "genesis": genesis, "now": now}
 
 
-def candidate_by_reference(reference: str, key_hash: str, now: datetime, day_ago: datetime) -> Call:
+def candidate_by_reference(
+    reference: str, key_hash: str, now: datetime, day_ago: datetime, with_email: bool
+) -> Call:
     params = {"reference": reference, "key_hash": key_hash, "now": now, "day_ago": day_ago}
-    return _CANDIDATE_BY_REFERENCE, params
+    return _CANDIDATE_BY_REFERENCE, {**params, "with_email": with_email}
 
 
-def candidates_for_customer(customer: str, key_hash: str, now: datetime, day_ago: datetime) -> Call:
+def candidates_for_customer(
+    customer: str, key_hash: str, now: datetime, day_ago: datetime, with_email: bool
+) -> Call:
     params = {"customer": customer, "key_hash": key_hash, "now": now, "day_ago": day_ago}
-    return _CANDIDATES_FOR_CUSTOMER, params
+    return _CANDIDATES_FOR_CUSTOMER, {**params, "with_email": with_email}
 
 
 def set_guard(

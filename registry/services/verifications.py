@@ -96,6 +96,11 @@ class _Clean:
     def agent(self, keys: Keys, organisation_id: int) -> str | None:
         return _pseudonym(keys, organisation_id, self.agent_id) if self.agent_id else None
 
+    @property
+    def with_email(self) -> bool:
+        """Whether the holder's address is needed: only to compare it with the customer's given here."""
+        return self.customer_email is not None
+
 
 def agent_pseudonym(ctx: ServiceContext, organisation_id: int, agent_id: str) -> str:
     """A stable name such as `Agent 4F2A` that holders see instead of the CRM's id for its agent."""
@@ -402,10 +407,11 @@ def _heads_and_candidates(key_hash: str, clean: _Clean, now: datetime, day_ago: 
     if clean.reference is not None:
         return [
             check_sql.head_by_reference(clean.reference, key_hash, GENESIS, now),
-            check_sql.candidate_by_reference(clean.reference, key_hash, now, day_ago),
+            check_sql.candidate_by_reference(clean.reference, key_hash, now, day_ago, clean.with_email),
         ]
     assert clean.customer_reference is not None
-    return [check_sql.candidates_for_customer(clean.customer_reference, key_hash, now, day_ago)]
+    customer = clean.customer_reference
+    return [check_sql.candidates_for_customer(customer, key_hash, now, day_ago, clean.with_email)]
 
 
 async def _lock_and_read(
@@ -414,7 +420,9 @@ async def _lock_and_read(
     """PostgreSQL's fast lane: the same in one statement, whose candidates are as its snapshot saw them.
     When another check of a candidate committed after that snapshot (it waited for the guard, say), the
     candidates are read again, locks held, with the head's lock (`check_sql.lock_and_read`)."""
-    call = check_sql.lock_and_read(clean.reference, clean.customer_reference, key_hash, since, now, day_ago)
+    call = check_sql.lock_and_read(
+        clean.reference, clean.customer_reference, key_hash, since, now, day_ago, clean.with_email
+    )
     (result,) = await run([call])
     if not result.rows:
         return None, {}, []
