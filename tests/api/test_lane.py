@@ -19,7 +19,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from registry.api.lane import Lane
+from registry.api import lane as lane_module
+from registry.api.lane import Lane, PostgresLane
 from registry.app import create_app
 from registry.db import session_scope
 from registry.models import AuditEvent, MandateGuard, OutboxMessage
@@ -40,6 +41,7 @@ class Lanes:
 
     client: httpx.AsyncClient
     wiring: Wiring
+    lane: Lane
     answered: int = 0
     handed_over: int = 0
 
@@ -53,7 +55,7 @@ async def lanes(databases: Databases) -> AsyncIterator[Lanes]:
         assert lane is not None, "the lane is on by default, on SQLite and PostgreSQL"
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
-            seen = Lanes(client, app.state.wiring)
+            seen = Lanes(client, app.state.wiring, lane)
             _count(lane, seen)
             yield seen
 
@@ -166,6 +168,28 @@ class TestHandover:
             await post(lanes, one.key, {"mandate_reference": _nobody(), "code": "00000000"})
         assert (lanes.answered, lanes.handed_over) == (19, 1)
         assert await _failure_alerts(lanes) == 1
+
+    async def test_a_check_that_waits_too_long_for_a_connection_is_the_routes(
+        self, lanes: Lanes, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """PostgreSQL's lane lets as many checks at a time as it has connections; one that waits longer
+        than the limit (the database is away, say) goes to the route, which answers it all the same."""
+        if not isinstance(lanes.lane, PostgresLane):
+            pytest.skip("PostgreSQL's lane")
+        one = await case(lanes.wiring, "lane-busy")
+        monkeypatch.setattr(lane_module, "POOL_TIMEOUT", 0.05)
+        taken = lanes.wiring.settings.db_pool_size
+        for _ in range(taken):  # every turn held, as by checks that do not finish
+            await lanes.lane.turns.acquire()
+        try:
+            answer = await post(lanes, one.key, {"mandate_reference": one.reference, "code": one.code})
+        finally:
+            for _ in range(taken):
+                lanes.lane.turns.release()
+        assert answer.json()["result"] == "verified"
+        assert (lanes.answered, lanes.handed_over) == (0, 1)
+        again = await post(lanes, one.key, {"mandate_reference": _nobody(), "code": one.code})
+        assert again.json()["result"] == "not_verified" and lanes.answered == 1  # the lane is back
 
 
 class TestWaitingForALock:
