@@ -209,8 +209,13 @@ def lock_and_read(
     row is the key's (9 columns), the head's chain, count and hash (by reference), then a candidate
     (`CANDIDATE_WIDTH` columns, all NULL when there is none) and whether it is `fresh` (else read the
     candidates again, locks held). No row: no such key. `with_email`: read the holders' addresses."""
-    params: dict[str, Any] = {"key_hash": key_hash, "since": since, "now": now, "day_ago": day_ago}
-    params["with_email"] = with_email
+    params: dict[str, Any] = {
+        "key_hash": key_hash,
+        "since": since,
+        "now": now,
+        "day_ago": day_ago,
+        "with_email": with_email,
+    }
     if reference is not None:
         return _LOCK_AND_READ_BY_REFERENCE, {**params, "reference": reference, "genesis": GENESIS}
     return _LOCK_AND_READ_FOR_CUSTOMER, {**params, "customer": customer}
@@ -249,15 +254,27 @@ def head(chain: str, genesis: str, now: datetime) -> Call:
 def candidate_by_reference(
     reference: str, key_hash: str, now: datetime, day_ago: datetime, with_email: bool
 ) -> Call:
-    params = {"reference": reference, "key_hash": key_hash, "now": now, "day_ago": day_ago}
-    return _CANDIDATE_BY_REFERENCE, {**params, "with_email": with_email}
+    params = {
+        "reference": reference,
+        "key_hash": key_hash,
+        "now": now,
+        "day_ago": day_ago,
+        "with_email": with_email,
+    }
+    return _CANDIDATE_BY_REFERENCE, params
 
 
 def candidates_for_customer(
     customer: str, key_hash: str, now: datetime, day_ago: datetime, with_email: bool
 ) -> Call:
-    params = {"customer": customer, "key_hash": key_hash, "now": now, "day_ago": day_ago}
-    return _CANDIDATES_FOR_CUSTOMER, {**params, "with_email": with_email}
+    params = {
+        "customer": customer,
+        "key_hash": key_hash,
+        "now": now,
+        "day_ago": day_ago,
+        "with_email": with_email,
+    }
+    return _CANDIDATES_FOR_CUSTOMER, params
 
 
 def set_guard(
