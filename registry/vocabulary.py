@@ -46,6 +46,25 @@ ACTION_LABELS: dict[Action, dict[Language, str]] = {
 }
 
 
+class Outcome(StrEnum):
+    """What one check told the organisation, as pages and e-mails say it. The API keeps its own fields
+    (`result`, `action_permitted`); every page, e-mail and activity row names one of these, so a refused
+    action never reads as a plain "verified"."""
+
+    not_verified = "not_verified"  # the code was wrong, expired, used, or the mandate does not hold
+    verified = "verified"  # the code was right; no action was asked about
+    allowed = "allowed"  # the code was right and the action asked about is allowed
+    refused = "refused"  # the code was right but the action asked about is NOT allowed
+
+    @classmethod
+    def of(cls, result: str, action: str | None, action_permitted: bool | None) -> Outcome:
+        if result != "verified":
+            return cls.not_verified
+        if action is None:
+            return cls.verified
+        return cls.allowed if action_permitted else cls.refused
+
+
 class Relation(StrEnum):
     partner = "partner"
     parent = "parent"
