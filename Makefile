@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check lint install clean
+.PHONY: serve test check lint install clean gallery
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -32,6 +32,11 @@ lint: $(STAMP)
 	$(BIN)/mandate-registry openapi check
 
 check: lint test
+
+# A PNG of every page state and the text of every e-mail, both languages: make gallery OUT=dir
+OUT ?= gallery
+gallery: $(STAMP)
+	$(BIN)/python tools/gallery.py --out $(OUT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
