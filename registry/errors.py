@@ -5,7 +5,8 @@
     │   ├── InvalidReference       invalid_reference
     │   ├── InvalidCode            invalid_code
     │   ├── InvalidScope           invalid_scope
-    │   └── InvalidValidity        invalid_validity
+    │   ├── InvalidValidity        invalid_validity
+    │   └── IdempotencyKeyReused   idempotency_key_reused
     ├── NotAuthenticated           unauthorized
     ├── NotPermitted               forbidden
     ├── RateLimited                rate_limited          (`retry_after` seconds)
@@ -26,11 +27,10 @@
     │   ├── MandateNotActive       mandate_not_active
     │   ├── RequestAnswered        mandate_request_answered
     │   └── IdempotencyKeyInUse    idempotency_key_in_use
-    ├── IdempotencyKeyReused       idempotency_key_reused  (422)
-    ├── AuditChainBroken           audit_chain_broken
     └── ConfigurationError         configuration_error
 
-`api/errors.py` and `web/errors.py` map these classes to HTTP; the CLI prints them.
+`statuses.py` gives each class its HTTP status, for `api/errors.py` (problem+json) and `web/errors.py`
+(pages) alike; the CLI prints them.
 """
 
 from __future__ import annotations
@@ -202,11 +202,6 @@ class IdempotencyKeyReused(InvalidInput):
 
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was used for another request"
-
-
-class AuditChainBroken(RegistryError):
-    code = "audit_chain_broken"
-    title = "The audit trail has been tampered with"
 
 
 class ConfigurationError(RegistryError):

@@ -14,22 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import errors
 from registry.schemas import FieldProblem, Problem
+from registry.statuses import status_of, status_of_class
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-
-# Most specific class first; the first match decides the status.
-STATUS: list[tuple[type[errors.RegistryError], int]] = [
-    (errors.NotAuthenticated, 401),
-    (errors.NotPermitted, 403),
-    (errors.RateLimited, 429),
-    (errors.InvalidInput, 422),
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.AuditChainBroken, 500),
-    (errors.ConfigurationError, 500),
-]
 
 HTTP_CODES = {
     400: ("bad_request", "The request is malformed"),
@@ -42,10 +31,6 @@ HTTP_CODES = {
     415: ("unsupported_media_type", "Send the body as application/json"),
     429: ("rate_limited", "Too many requests"),
 }
-
-
-def status_of(exc: errors.RegistryError) -> int:
-    return next((status for cls, status in STATUS if isinstance(exc, cls)), 500)
 
 
 def problem(
@@ -163,13 +148,32 @@ DESCRIPTIONS = {
     409: "Conflict",
     422: "The input is not valid",
     429: "Too many requests",
+    500: "The registry is not configured correctly",
     503: "The database is unavailable",
 }
+MALFORMED_BODY = 400  # answered before a route runs: the body is not UTF-8 JSON
+DATABASE_DOWN = 503
+# What every route behind an API key can answer.
+AUTHENTICATED = (errors.NotAuthenticated, errors.NotPermitted, errors.RateLimited)
+# What a POST with an Idempotency-Key can answer besides: a malformed key, a key reused with another body,
+# and a key whose first request is still running.
+ONCE = (errors.InvalidInput, errors.IdempotencyKeyReused, errors.IdempotencyKeyInUse)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error answers a route declares, so that the spec shows them."""
+def responses(*raised: type[errors.RegistryError] | int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route declares, derived from the exceptions it can raise (and the few statuses
+    no exception stands for): each status with the problem codes it can carry, so the spec shows them."""
+    codes: dict[int, list[str]] = {}
+    for each in raised:
+        status = each if isinstance(each, int) else status_of_class(each)
+        codes.setdefault(status, [])
+        if not isinstance(each, int):
+            codes[status].append(f"`{each.code}`")
     return {
-        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": DESCRIPTIONS[status]}
-        for status in statuses
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {}},
+            "description": DESCRIPTIONS[status] + (f" (`code`: {', '.join(found)})" if found else ""),
+        }
+        for status, found in sorted(codes.items())
     }

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from registry import metrics
 from registry.api.deps import get_wiring
-from registry.api.errors import responses
+from registry.api.errors import DATABASE_DOWN, responses
 from registry.db import ping
 from registry.schemas import Health, Readiness
 from registry.wiring import Wiring
@@ -25,7 +25,10 @@ async def healthz() -> Health:
 
 
 @router.get(
-    "/readyz", operation_id="getReadiness", summary="Can the service do its work?", responses=responses(503)
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Can the service do its work?",
+    responses=responses(DATABASE_DOWN),
 )
 async def readyz(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Readiness:
     """Answers 200 when the database answers; 503 problem+json otherwise, so a load balancer stops

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse
 
+from registry import errors
 from registry.api.auth import CallerDep
 from registry.api.deps import Context, get_wiring
-from registry.api.errors import responses
+from registry.api.errors import AUTHENTICATED, MALFORMED_BODY, ONCE, responses
 from registry.api.idempotency import OnceDep
 from registry.clock import rfc3339
 from registry.live import request_events
@@ -56,7 +57,7 @@ def _json(view: RequestView) -> str:
     summary="Register an oral mandate for the holder to confirm",
     status_code=201,
     response_model=MandateRequestOut,
-    responses=responses(400, 401, 403, 409, 422, 429),
+    responses=responses(MALFORMED_BODY, *AUTHENTICATED, *ONCE),
 )
 async def create_mandate_request(
     body: MandateRequestCreate, caller: CallerDep, ctx: Context, once: OnceDep
@@ -99,7 +100,7 @@ async def create_mandate_request(
     operation_id="getMandateRequest",
     summary="Fetch the holder's answer to an oral mandate",
     response_model=MandateRequestOut,
-    responses=responses(401, 403, 404, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.RequestNotFound, errors.InvalidInput),
 )
 async def get_mandate_request(
     caller: CallerDep, ctx: Context, request_id: str = RequestId
@@ -121,7 +122,7 @@ async def get_mandate_request(
             "once the request is confirmed, declined or lapsed.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **responses(401, 403, 404, 422, 429),
+        **responses(*AUTHENTICATED, errors.RequestNotFound, errors.InvalidInput),
     },
 )
 async def watch_mandate_request(

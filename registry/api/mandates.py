@@ -7,9 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from registry import errors
 from registry.api.auth import CallerDep
 from registry.api.deps import Context
-from registry.api.errors import responses
+from registry.api.errors import AUTHENTICATED, ONCE, responses
 from registry.api.idempotency import OnceDep
 from registry.clock import rfc3339
 from registry.models import Mandate
@@ -40,7 +41,7 @@ def out(ctx: Context, mandate: Mandate) -> MandateOut:
     operation_id="listMandates",
     summary="List your organisation's mandates",
     response_model=MandatePage,
-    responses=responses(401, 403, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.InvalidInput),
 )
 async def list_mandates(
     caller: CallerDep,
@@ -65,7 +66,7 @@ async def list_mandates(
     operation_id="getMandate",
     summary="Fetch one of your organisation's mandates",
     response_model=MandateOut,
-    responses=responses(401, 403, 404, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.MandateNotFound, errors.InvalidReference),
 )
 async def get_mandate(caller: CallerDep, ctx: Context, reference: str = Reference) -> MandateOut:
     """Another organisation's mandate is 404, as is a reference that does not exist."""
@@ -77,7 +78,9 @@ async def get_mandate(caller: CallerDep, ctx: Context, reference: str = Referenc
     operation_id="confirmCustomer",
     summary="State that the holder is your customer",
     response_model=MandateOut,
-    responses=responses(401, 403, 404, 409, 422, 429),
+    responses=responses(
+        *AUTHENTICATED, errors.MandateNotFound, errors.InvalidReference, errors.MandateNotChangeable, *ONCE
+    ),
 )
 async def confirm_customer(
     caller: CallerDep, ctx: Context, once: OnceDep, reference: str = Reference
@@ -95,7 +98,7 @@ async def confirm_customer(
     operation_id="withdrawCustomerConfirmation",
     summary="Withdraw your statement that the holder is your customer",
     response_model=MandateOut,
-    responses=responses(401, 403, 404, 409, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.MandateNotFound, errors.InvalidReference, errors.Conflict),
 )
 async def withdraw_customer(caller: CallerDep, ctx: Context, reference: str = Reference) -> MandateOut:
     """Checks answer binding `unconfirmed` again. A mandate from your own oral-mandate request stays

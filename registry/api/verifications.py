@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from registry import metrics
+from registry import errors, metrics
 from registry.api.auth import CallerDep
 from registry.api.deps import Context
-from registry.api.errors import responses
+from registry.api.errors import AUTHENTICATED, MALFORMED_BODY, ONCE, responses
 from registry.api.idempotency import OnceDep
 from registry.schemas import VerificationAnswer, VerificationRequest
 from registry.services import verifications
@@ -21,7 +21,9 @@ router = APIRouter(tags=["verifications"])
     operation_id="createVerification",
     summary="Check a caller's code",
     response_model=VerificationAnswer,
-    responses=responses(400, 401, 403, 409, 422, 429),
+    responses=responses(
+        MALFORMED_BODY, *AUTHENTICATED, errors.InvalidReference, errors.InvalidCode, errors.Conflict, *ONCE
+    ),
 )
 async def create_verification(
     body: VerificationRequest, caller: CallerDep, ctx: Context, once: OnceDep
@@ -48,7 +50,7 @@ async def create_verification(
     operation_id="getVerification",
     summary="Fetch a check's receipt",
     response_model=VerificationAnswer,
-    responses=responses(401, 403, 404, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.VerificationNotFound, errors.InvalidInput),
 )
 async def get_verification(
     verification_id: str = Path(max_length=60, description="The `verification_id` of the answer."),

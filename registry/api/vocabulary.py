@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from registry import errors
 from registry.api.errors import responses
 from registry.references import parse_reference
 from registry.schemas import ActionInfo, ActionList, ReferenceCheck
@@ -16,7 +17,7 @@ router = APIRouter(tags=["vocabulary"])
     "/references/{reference}",
     operation_id="checkReference",
     summary="Check a mandate reference",
-    responses=responses(422),
+    responses=responses(errors.InvalidReference),
 )
 async def check_reference(reference: str) -> ReferenceCheck:
     """Check the spelling of a reference as the agent typed it, before any lookup, and return it in

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Path
 from fastapi.responses import Response
 
+from registry import errors
 from registry.api.auth import CallerDep
 from registry.api.deps import Context, get_wiring
-from registry.api.errors import responses
+from registry.api.errors import AUTHENTICATED, MALFORMED_BODY, ONCE, responses
 from registry.api.idempotency import OnceDep
 from registry.clock import rfc3339
 from registry.models import WebhookDelivery, WebhookEndpoint
@@ -69,7 +70,7 @@ def _allowed(caller: Caller) -> None:
     summary="Add a webhook endpoint",
     status_code=201,
     response_model=WebhookEndpointOut,
-    responses=responses(400, 401, 403, 409, 422, 429),
+    responses=responses(MALFORMED_BODY, *AUTHENTICATED, *ONCE),
 )
 async def create_endpoint(
     body: WebhookEndpointCreate,
@@ -101,7 +102,7 @@ async def create_endpoint(
     operation_id="listWebhookEndpoints",
     summary="List your webhook endpoints",
     response_model=WebhookEndpointList,
-    responses=responses(401, 403, 429),
+    responses=responses(*AUTHENTICATED),
 )
 async def list_endpoints(caller: CallerDep, ctx: Context) -> WebhookEndpointList:
     """Every endpoint of your organisation, active or disabled (with the reason). Needs `webhooks:manage`."""
@@ -116,7 +117,7 @@ async def list_endpoints(caller: CallerDep, ctx: Context) -> WebhookEndpointList
     operation_id="getWebhookEndpoint",
     summary="Fetch a webhook endpoint",
     response_model=WebhookEndpointOut,
-    responses=responses(401, 403, 404, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.WebhookEndpointNotFound, errors.InvalidInput),
 )
 async def get_endpoint(caller: CallerDep, ctx: Context, endpoint_id: str = EndpointId) -> WebhookEndpointOut:
     """One endpoint of your organisation; another organisation's is 404. The secret is never shown again."""
@@ -129,7 +130,7 @@ async def get_endpoint(caller: CallerDep, ctx: Context, endpoint_id: str = Endpo
     operation_id="disableWebhookEndpoint",
     summary="Stop deliveries to an endpoint",
     response_model=WebhookEndpointOut,
-    responses=responses(401, 403, 404, 409, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.WebhookEndpointNotFound, *ONCE),
 )
 async def disable_endpoint(
     caller: CallerDep, ctx: Context, once: OnceDep, endpoint_id: str = EndpointId
@@ -149,7 +150,7 @@ async def disable_endpoint(
     operation_id="enableWebhookEndpoint",
     summary="Deliver to an endpoint again",
     response_model=WebhookEndpointOut,
-    responses=responses(401, 403, 404, 409, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.WebhookEndpointNotFound, *ONCE),
 )
 async def enable_endpoint(
     caller: CallerDep, ctx: Context, once: OnceDep, endpoint_id: str = EndpointId
@@ -169,7 +170,7 @@ async def enable_endpoint(
     operation_id="listWebhookDeliveries",
     summary="List an endpoint's newest deliveries",
     response_model=WebhookDeliveryList,
-    responses=responses(401, 403, 404, 422, 429),
+    responses=responses(*AUTHENTICATED, errors.WebhookEndpointNotFound, errors.InvalidInput),
 )
 async def list_deliveries(
     caller: CallerDep, ctx: Context, endpoint_id: str = EndpointId
@@ -185,7 +186,9 @@ async def list_deliveries(
     operation_id="replayWebhookDelivery",
     summary="Send a delivery again",
     response_model=WebhookDeliveryOut,
-    responses=responses(401, 403, 404, 409, 422, 429),
+    responses=responses(
+        *AUTHENTICATED, errors.WebhookEndpointNotFound, errors.WebhookDeliveryNotFound, errors.Conflict, *ONCE
+    ),
 )
 async def replay_delivery(
     caller: CallerDep,

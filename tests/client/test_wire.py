@@ -26,7 +26,7 @@ from mandate_registry_client._wire import EventStreamReader, RequestBuilder
 from mandate_registry_client.errors import BY_CODE, BY_STATUS, error_class, error_from_response
 
 from registry import errors as registry_errors
-from registry.api.errors import status_of
+from registry.statuses import status_of
 
 BUILD = RequestBuilder("https://registry.example.nl/", "mrk_secret")
 NOT_IN_THE_API = {
@@ -36,7 +36,6 @@ NOT_IN_THE_API = {
     "holder_not_found",
     "api_key_not_found",
     "member_not_found",
-    "audit_chain_broken",
     "configuration_error",
 }
 
