@@ -50,6 +50,14 @@ def _mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
+def _drop_terminal_colours(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """uvicorn gives each line a `color_message` copy with ANSI escapes for terminals: never ours to show."""
+    event.pop("color_message", None)
+    return event
+
+
 def install(settings: Settings | None = None) -> None:
     """Send every log line through one handler on stderr, rendered as `settings` asks. Idempotent."""
     settings = settings or Settings()
@@ -62,6 +70,7 @@ def install(settings: Settings | None = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
+        _drop_terminal_colours,
         _mask_secrets,
     ]
     renderer: Any = (

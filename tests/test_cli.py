@@ -334,3 +334,16 @@ class TestKeyRotation:
         ok(cli("demo"))
         first = ok(cli("keys", "reencrypt"))
         assert "sealed with key 'k1'" in first and "0 authenticator" in first
+
+
+class TestErrorWording:
+    def test_an_error_is_said_once(self, cli: Cli) -> None:
+        args = ("--holder", "x", "--org", "energie-bv", "--proxy", "Jan", "--relation", "partner", "--scope", "billing")
+        said = refused(cli("mandate", "grant", *args))
+        assert said.count("must have an @-sign") == 1, said
+        assert "(email)" in said  # the field it is about, on the same line
+
+    def test_several_fields_each_get_a_line(self, cli: Cli) -> None:
+        said = refused(cli("org", "create", "Bad Slug", "--name", "X"))
+        assert said.splitlines()[0] == "error: The organisation cannot be created as given."
+        assert said.splitlines()[1].startswith("  slug: Use 1 to 64 lower-case letters")

@@ -88,3 +88,21 @@ def test_a_real_server_logs_json_with_ids_and_no_secret(databases: Databases, tm
     )
     assert any(line.get("request_id") == generated and "/sign-in/…" in line["event"] for line in lines)
     assert key not in text and token not in text and key not in out.read_text()
+
+
+def test_uvicorn_lines_carry_no_terminal_colours_in_either_format(databases: Databases) -> None:
+    for log_format in ("json", "text"):
+        logs.install(make_settings(databases.new(), log_format=log_format))
+        handler = next(h for h in logging.getLogger().handlers if h.get_name() == logs.HANDLER)
+        stream = io.StringIO()
+        handler.setStream(stream)  # type: ignore[attr-defined]
+        try:  # as uvicorn logs its start: the message, and a coloured copy for terminals
+            logging.getLogger("uvicorn.error").info(
+                "Started server process [%d]", 42, extra={"color_message": "Started \x1b[36m%d\x1b[0m"}
+            )
+        finally:
+            handler.setStream(sys.stderr)  # type: ignore[attr-defined]
+        line = stream.getvalue()
+        assert "Started server process [42]" in line, log_format
+        assert "\x1b" not in line and "color_message" not in line, (log_format, line)
+        assert len(line.strip().splitlines()) == 1  # one readable line per event

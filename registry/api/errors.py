@@ -73,13 +73,22 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _field_problem(err: dict[str, Any]) -> FieldProblem:
+    location = tuple(err.get("loc", ()))
+    if err.get("type") == "json_invalid":  # the location is ("body", character position), not a field
+        position = location[1] if len(location) > 1 else "?"
+        reason = str((err.get("ctx") or {}).get("error") or "not valid JSON")
+        return FieldProblem(
+            field="body", message=f"The body is not valid JSON at character {position}: {reason}."
+        )
+    return FieldProblem(field=_field(location), message=str(err.get("msg", "invalid")))
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [
-        FieldProblem(field=_field(tuple(err.get("loc", ()))), message=str(err.get("msg", "invalid")))
-        for err in exc.errors()
-    ]
-    detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "The request is not valid."
+    fields = [_field_problem(err) for err in exc.errors()]
+    detail = "; ".join(f.message if f.field == "body" else f"{f.field}: {f.message}" for f in fields)
+    detail = detail or "The request is not valid."
     return problem(request, 422, "invalid_input", "The input is not valid", detail, fields)
 
 

@@ -71,8 +71,7 @@ def friendly(func: F) -> F:
             lines = [f"REGISTRY_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
             raise fail("the settings are not valid:\n  " + "\n  ".join(lines), 2) from None
         except RegistryError as exc:
-            fields = "".join(f"\n  {e.field}: {e.message}" for e in getattr(exc, "errors", []))
-            raise fail(f"{exc.detail}{fields}", 2 if isinstance(exc, ConfigurationError) else 1) from None
+            raise fail(_with_fields(exc), 2 if isinstance(exc, ConfigurationError) else 1) from None
         except (DBAPIError, OSError) as exc:
             raise fail(f"the database cannot be reached or refused the request: {_first_line(exc)}") from None
         except (AlembicError, ArgumentError, ValueError) as exc:
@@ -83,6 +82,15 @@ def friendly(func: F) -> F:
             raise fail(f"unexpected {exc.__class__.__name__}: {_first_line(exc)}") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _with_fields(exc: RegistryError) -> str:
+    """The error, then each field's problem on a line of its own; a single field whose message is the
+    error itself is not said twice."""
+    problems = list(getattr(exc, "errors", []))
+    if len(problems) == 1 and problems[0].message == exc.detail:
+        return f"{exc.detail} ({problems[0].field})"
+    return exc.detail + "".join(f"\n  {e.field}: {e.message}" for e in problems)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -49,4 +49,7 @@ class TestRequestValidation:
     async def test_broken_json_is_a_problem_not_a_500(self) -> None:
         response = await post("/things", content=b'{"proxy": ', headers={"content-type": "application/json"})
         body = assert_problem(response, 422, "invalid_input")
-        assert body["errors"]
+        assert body["errors"] == [
+            {"field": "body", "message": "The body is not valid JSON at character 10: Expecting value."}
+        ]  # the body and the position, not the position as a field name
+        assert body["detail"] == "The body is not valid JSON at character 10: Expecting value."
