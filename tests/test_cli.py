@@ -338,7 +338,18 @@ class TestKeyRotation:
 
 class TestErrorWording:
     def test_an_error_is_said_once(self, cli: Cli) -> None:
-        args = ("--holder", "x", "--org", "energie-bv", "--proxy", "Jan", "--relation", "partner", "--scope", "billing")
+        args = (
+            "--holder",
+            "x",
+            "--org",
+            "energie-bv",
+            "--proxy",
+            "Jan",
+            "--relation",
+            "partner",
+            "--scope",
+            "billing",
+        )
         said = refused(cli("mandate", "grant", *args))
         assert said.count("must have an @-sign") == 1, said
         assert "(email)" in said  # the field it is about, on the same line
