@@ -256,7 +256,7 @@ class TestOrganisations:
             cli("member", "invite", "agent@zorg.example", "--org", "zorg-nl")
         )
         assert "member already" in refused(cli("member", "invite", "beheer@zorg.example", "--org", "zorg-nl"))
-        assert "role: Use one of: admin, agent" in refused(
+        assert "Use one of: admin, agent. (role)" in refused(
             cli("member", "invite", "x@zorg.example", "--org", "zorg-nl", "--role", "boss")
         )
 
