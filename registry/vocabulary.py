@@ -65,6 +65,16 @@ class Outcome(StrEnum):
         return cls.allowed if action_permitted else cls.refused
 
 
+AGENT_WORDS: dict[Language, str] = {"nl": "Medewerker", "en": "Agent"}
+
+
+def agent_label(pseudonym: str, language: Language) -> str:
+    """A stored pseudonym (`Agent 4F2A`, as the API gives it) as a page or e-mail says it: in Dutch
+    `Medewerker 4F2A`, since a Dutch reader hears police in "agent"."""
+    word, _, tag = pseudonym.partition(" ")
+    return f"{AGENT_WORDS[language]} {tag}" if word == AGENT_WORDS["en"] and tag else pseudonym
+
+
 class Relation(StrEnum):
     partner = "partner"
     parent = "parent"

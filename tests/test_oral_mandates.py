@@ -82,10 +82,18 @@ async def answer_page(
     assert page.status_code == 200, page.text
     defaults: dict[str, str | list[str]] = {
         "scope": re.findall(r'name="scope" value="(\w+)"\s+checked', page.text),
-        "valid_until": re.findall(r'name="valid_until" value="([\d-]+)"', page.text)[0],
+        **{
+            f"valid_until-{part}": re.findall(rf'name="valid_until-{part}" value="(\d+)"', page.text)[0]
+            for part in ("day", "month", "year")
+        },
     }
     data = {"csrf_token": csrf_of(page), "answer": answer, **defaults, **form}
     return await client.post(link, data=data)
+
+
+def day_month_year(day: int, month: int, year: int, name: str = "valid_until") -> dict[str, str]:
+    """A date as the page's three fields take it."""
+    return {f"{name}-day": str(day), f"{name}-month": str(month), f"{name}-year": str(year)}
 
 
 async def counts(ctx: ServiceContext) -> tuple[int, ...]:
@@ -260,7 +268,7 @@ class TestConfirmationLink:
         assert confirmed.headers["referrer-policy"] == "no-referrer"
         again = await post_form(client, link, {"answer": "confirm", "scope": "billing"})
         assert again.status_code == 410
-        assert "Dit verzoek is al beantwoord" in again.text
+        assert "Dit verzoek is al bevestigd" in again.text
         declined_after = await post_form(client, link, {"answer": "not_me"})
         assert declined_after.status_code == 410
         assert (await status_of(client, key, created["id"]))["status"] == "confirmed"
@@ -313,14 +321,16 @@ class TestConfirmationLink:
     ) -> None:
         created = await request(client, key)
         link = await link_to(ctx)
-        later = await answer_page(client, link, "confirm", scope=["billing"], valid_until="2030-01-01")
+        later = await answer_page(client, link, "confirm", scope=["billing"], **day_month_year(1, 1, 2030))
         assert later.status_code == 422
         assert "eerdere datum" in later.text or "niet later" in later.text
         assert (await status_of(client, key, created["id"]))["status"] == "pending"
         wider = await answer_page(client, link, "confirm", scope=["billing", "changes"])
         assert wider.status_code == 422
         assert (await status_of(client, key, created["id"]))["status"] == "pending"
-        narrowed = await answer_page(client, link, "confirm", scope=["billing"], valid_until="2027-03-31")
+        narrowed = await answer_page(
+            client, link, "confirm", scope=["billing"], **day_month_year(31, 3, 2027)
+        )
         assert narrowed.status_code == 303
         status = await status_of(client, key, created["id"])
         assert (status["status"], status["scope"]) == ("confirmed", ["billing"])
@@ -352,7 +362,7 @@ class TestConfirmationLink:
         assert kinds == ["mandate_request.created", "mandate_request.declined"]
         await sign_in(client, ctx, holder.email)
         activity = await client.get("/activity")
-        assert "Agent " in activity.text and "Jan de Vries" in activity.text
+        assert "Medewerker " in activity.text and "Jan de Vries" in activity.text  # Dutch: not "Agent"
 
     async def test_each_token_opens_only_its_own_request(
         self, client: httpx.AsyncClient, ctx: ServiceContext, key: str

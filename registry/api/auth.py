@@ -31,6 +31,8 @@ async def get_caller(request: Request, ctx: Context, _: Annotated[object, Depend
     if scheme.lower() != "bearer":
         raise NotAuthenticated("Send an API key as `Authorization: Bearer <key>`.")
     caller = await api_keys.authenticate(ctx, token.strip())
+    if (request.method, request.url.path) != ("POST", "/v1/verifications"):
+        await api_keys.note_use(ctx, caller)  # a check notes it in its own statements, in their lock order
     # A check the fast lane handed over was counted there already (api/lane.py): count it once.
     budget = getattr(request.state, "rate_limit", None)
     if budget is None:

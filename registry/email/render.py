@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.clock import Clock
 from registry.models import OutboxMessage
 from registry.repositories import OutboxRepository
-from registry.vocabulary import Language
+from registry.vocabulary import Language, agent_label
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
@@ -57,6 +57,7 @@ class Renderer:
             "lang": language,
             "date": _date_filter(language),
             "datetime": _datetime_filter(language),
+            "agent_label": lambda pseudonym: agent_label(pseudonym, language),
         }
         plain = self.env.get_template(f"{language}/{name}.txt.jinja")
         blocks = plain.new_context(values)

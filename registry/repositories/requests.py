@@ -112,6 +112,20 @@ class MandateRequestRepository(Repository):
         row = result.first()
         return (row[0], row[1]) if row else None
 
+    async def open_for_address(self, email: str, now: datetime) -> Sequence[tuple[MandateRequest, Mandate]]:
+        """Requests to this address still waiting for an answer, newest first (the holder's overview)."""
+        result = await self.session.execute(
+            select(MandateRequest, Mandate)
+            .join(Mandate, col(Mandate.id) == col(MandateRequest.mandate_id))
+            .where(
+                MandateRequest.email == email,
+                MandateRequest.status == "pending",
+                col(MandateRequest.expires_at) > now,
+            )
+            .order_by(col(MandateRequest.id).desc())
+        )
+        return [(row[0], row[1]) for row in result.all()]
+
 
 class RequestBlockRepository(Repository):
     async def blocked(self, email_hash: str, organisation_id: int) -> bool:

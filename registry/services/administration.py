@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from registry.errors import ApiKeyNotFound
 from registry.models import ApiKey, Organisation
 from registry.repositories import ApiKeyRepository, AuditRepository
 from registry.services import ServiceContext, api_keys, organisations
 from registry.services.members import Console, require_admin
+from registry.services.verifications import agent_pseudonym
 
 ALERTS_SHOWN = 50
 
@@ -37,6 +39,15 @@ async def create_key(
     return await api_keys.create(ctx, console.organisation.slug, name, scopes, actor=_actor(console))
 
 
+async def key(ctx: ServiceContext, console: Console, key_id: int) -> ApiKey:
+    """One of the organisation's own API keys (never a member's console key)."""
+    require_admin(console)
+    found = await ApiKeyRepository(ctx.session).by_id(key_id)
+    if found is None or (found.organisation_id, found.member_id) != (console.organisation.id, None):
+        raise ApiKeyNotFound(f"There is no API key {key_id}.")
+    return found
+
+
 async def revoke_key(ctx: ServiceContext, console: Console, key_id: int) -> ApiKey:
     require_admin(console)
     return await api_keys.revoke(ctx, key_id, organisation_id=console.organisation.id, actor=_actor(console))
@@ -47,6 +58,7 @@ class Alert:
     at: datetime
     key_name: str
     failures: int
+    agent: str | None = None  # for a member's console key: the member's pseudonym (`Agent 4F2A`)
 
 
 async def alerts(ctx: ServiceContext, console: Console) -> list[Alert]:
@@ -56,17 +68,16 @@ async def alerts(ctx: ServiceContext, console: Console) -> list[Alert]:
     events = await AuditRepository(ctx.session).for_organisation(
         console.organisation.id, {"api_key.failure_alert"}, ALERTS_SHOWN
     )
-    names = {
-        k.id: k.name for k in await ApiKeyRepository(ctx.session).all_of_organisation(console.organisation.id)
-    }
+    keys = {k.id: k for k in await ApiKeyRepository(ctx.session).all_of_organisation(console.organisation.id)}
     found = []
     for event in events:
         data = json.loads(event.data)
-        found.append(
-            Alert(
-                event.occurred_at, names.get(data.get("key_id"), "?"), int(data.get("failures_this_hour", 0))
-            )
-        )
+        key = keys.get(data.get("key_id"))
+        agent = None
+        if key is not None and key.member_id is not None:
+            agent = agent_pseudonym(ctx, console.organisation.id, f"member:{key.member_id}")
+        name = key.name if key is not None else "?"
+        found.append(Alert(event.occurred_at, name, int(data.get("failures_this_hour", 0)), agent))
     return found
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from registry.errors import ApiKeyNotFound, Conflict, FieldError, InvalidInput, NotAuthenticated, NotPermitted
 from registry.models import ApiKey, Organisation
 from registry.repositories import ApiKeyRepository
@@ -130,6 +132,15 @@ async def authenticate(ctx: ServiceContext, secret: str | None) -> Caller:
 def due_for_touch(last_used_at: datetime | None, now: datetime) -> bool:
     """Whether a request should note the key's use now (at most once a minute)."""
     return last_used_at is None or last_used_at < now - TOUCH_EVERY
+
+
+async def note_use(ctx: ServiceContext, caller: Caller) -> None:
+    """Count an authenticated call as the key's use: one statement at most once a minute per key, none
+    in between (the key row read to authenticate says when it was last noted)."""
+    now = ctx.clock.now()
+    if due_for_touch(caller.key.last_used_at, now):
+        await ApiKeyRepository(ctx.session).touch(_id(caller.key), now, now - TOUCH_EVERY)
+        set_committed_value(caller.key, "last_used_at", now)
 
 
 async def record_use(ctx: ServiceContext, caller: Caller) -> None:

@@ -101,10 +101,17 @@ def _address_hash(ctx: ServiceContext, email: str) -> str:
 
 
 async def _checked(
-    ctx: ServiceContext, ask: Ask, email_field: str, *, need_customer: bool = False
+    ctx: ServiceContext,
+    ask: Ask,
+    email_field: str,
+    *,
+    need_customer: bool = False,
+    unreadable: Sequence[FieldError] = (),
 ) -> tuple[mandates.Reviewed, str, str | None]:
-    """Every rule at once, like a grant's review, plus the address, the note and the language."""
-    errors: list[FieldError] = []
+    """Every rule at once, like a grant's review, plus the address, the note and the language; with the
+    problems a form found before (`unreadable`, such as a date that is not a real day), so that one answer
+    names every field."""
+    errors: list[FieldError] = list(unreadable)
     if need_customer and not (ask.customer_reference or "").strip():
         errors.append(FieldError("customer_reference", "Give your reference for the customer."))
     email = ""
@@ -200,12 +207,22 @@ async def _create(
 
 
 async def request_by_organisation(
-    ctx: ServiceContext, caller: Caller, ask: Ask, agent: str | None = None
+    ctx: ServiceContext,
+    caller: Caller,
+    ask: Ask,
+    agent: str | None = None,
+    *,
+    unreadable: Sequence[FieldError] = (),
 ) -> RequestView:
-    """An organisation registers what its caller claims; the address it has on file must confirm."""
+    """An organisation registers what its caller claims; the address it has on file must confirm.
+    `unreadable`: fields its form could not read (nothing is made when there are any)."""
     caller.require(SCOPE)
     reviewed, email, note = await _checked(
-        ctx, replace(ask, organisation=caller.organisation.slug), "customer_email", need_customer=True
+        ctx,
+        replace(ask, organisation=caller.organisation.slug),
+        "customer_email",
+        need_customer=True,
+        unreadable=unreadable,
     )
     language = await _language(ctx, email, ask.language, caller.organisation.default_language)
     return await _create(
@@ -221,10 +238,13 @@ async def request_by_organisation(
     )
 
 
-async def request_by_proxy(ctx: ServiceContext, ask: Ask, client_ip: str) -> None:
+async def request_by_proxy(
+    ctx: ServiceContext, ask: Ask, client_ip: str, *, unreadable: Sequence[FieldError] = ()
+) -> None:
     """The proxy asks the holder, by the holder's address. The answer is the same whoever owns the address:
-    over the caps, or blocked by the holder, nothing is sent and nothing is said."""
-    reviewed, email, note = await _checked(ctx, ask, "holder_email")
+    over the caps, or blocked by the holder, nothing is sent and nothing is said. `unreadable`: fields the
+    form could not read (nothing is sent when there are any)."""
+    reviewed, email, note = await _checked(ctx, ask, "holder_email", unreadable=unreadable)
     now = ctx.clock.now()
     repo = MandateRequestRepository(ctx.session)
     if await repo.count_from_ip(client_ip, now - timedelta(hours=1)) >= PROXY_ASKS_PER_IP_PER_HOUR:
@@ -266,6 +286,13 @@ async def by_token(ctx: ServiceContext, token: str) -> RequestView | None:
     return await _view(ctx, *found) if found else None
 
 
+async def waiting_for(ctx: ServiceContext, holder: Holder) -> list[RequestView]:
+    """Requests to the holder's address still waiting for an answer: the holder answers from the e-mail
+    (only the link's hash is kept, so the pages cannot link to it)."""
+    found = await MandateRequestRepository(ctx.session).open_for_address(holder.email, ctx.clock.now())
+    return [await _view(ctx, request, mandate) for request, mandate in found]
+
+
 async def _view(ctx: ServiceContext, request: MandateRequest, mandate: Mandate) -> RequestView:
     organisation = await organisations.by_id(ctx, request.organisation_id)
     return RequestView(request, mandate, organisation, status_at(request, ctx.clock.now()))
@@ -286,11 +313,19 @@ async def confirm(
     *,
     scope: Sequence[str] | None = None,
     valid_until: datetime | None = None,
+    unreadable: Sequence[FieldError] = (),
 ) -> Confirmed:
-    """The holder confirms (perhaps narrower or shorter): the mandate is active and a call code is made."""
+    """The holder confirms (perhaps narrower or shorter): the mandate is active and a call code is made.
+    `unreadable`: fields the page could not read; nothing is confirmed when there are any, and one answer
+    names them with the other problems."""
     view = await _open(ctx, token)
     now = ctx.clock.now()
-    narrowed, end = mandates.narrowing(view.mandate, scope, valid_until, now)  # raises before any write
+    try:
+        narrowed, end = mandates.narrowing(view.mandate, scope, valid_until, now)  # raises before any write
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, [*exc.errors, *unreadable]) from exc
+    if unreadable:
+        raise InvalidInput("The answer cannot be read as sent.", list(unreadable))
     if not await MandateRequestRepository(ctx.session).decide(
         _id(view.request), RequestStatus.confirmed, now
     ):
@@ -304,6 +339,11 @@ async def confirm(
     await _tell(ctx, view, "mandate_request.confirmed", mandate_reference=mandate.reference)
     code = await codes.issue(ctx, mandate, actor=f"holder:{holder.id}")
     return Confirmed(view, holder, code)
+
+
+def can_block(view: RequestView) -> bool:
+    """Whether declining can also stop further requests: only those that proxies make on the web."""
+    return view.request.origin == RequestOrigin.proxy
 
 
 async def decline(
@@ -324,7 +364,7 @@ async def decline(
     actor = f"holder:{holder.id}" if holder else "mailbox"
     await _event(ctx, view, "mandate_request.declined", actor, {"reason": reason})
     await _tell(ctx, view, "mandate_request.declined", reason=reason.value)
-    if block and view.request.origin == RequestOrigin.proxy:
+    if block and can_block(view):
         await RequestBlockRepository(ctx.session).block(
             _address_hash(ctx, view.request.email), view.request.organisation_id, now
         )

@@ -26,7 +26,7 @@ from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, holders, mandate_requests, organisations, sign_in
 from registry.services.api_keys import Caller
 from registry.services.verifications import agent_pseudonym
-from registry.vocabulary import LANGUAGES, RequestStatus
+from registry.vocabulary import LANGUAGES, Language, Outcome, RequestStatus
 
 LINK_PURPOSE = "console-sign-in"
 CONSOLE_SCOPES = ["verify", "mandate_requests:write"]
@@ -105,9 +105,18 @@ async def invite(
     return member
 
 
-async def request_link(ctx: ServiceContext, email: str, client_ip: str) -> None:
-    """E-mail a console sign-in link to an active member. Any other address gets nothing, and the same
-    answer."""
+async def set_language(ctx: ServiceContext, member: Member, language: Language) -> None:
+    """The member's language for the console and its e-mails."""
+    if member.language != language:
+        member.language = language
+        await ctx.session.flush()
+
+
+async def request_link(
+    ctx: ServiceContext, email: str, client_ip: str, language: Language | None = None
+) -> None:
+    """E-mail a console sign-in link to an active member, in `language` (the page's, when the browser
+    chose one) or else the member's own. Any other address gets nothing, and the same answer."""
     address = holders.normalise_email(email)
     member = await MemberRepository(ctx.session).by_email(address)
     if member is None or member.deactivated_at is not None:
@@ -117,7 +126,7 @@ async def request_link(ctx: ServiceContext, email: str, client_ip: str) -> None:
         ctx.session,
         ctx.clock,
         to=address,
-        language=member.language,
+        language=language or member.language,
         template="console_sign_in",
         context={
             "link": f"{ctx.mailer.base_url}/console/sign-in/{token}",
@@ -177,6 +186,12 @@ async def list_for(ctx: ServiceContext, console: Console) -> Sequence[Member]:
     return await MemberRepository(ctx.session).of_organisation(_id(console.organisation))
 
 
+async def member_for(ctx: ServiceContext, console: Console, member_id: int) -> Member:
+    """A member of the admin's own organisation; any other reads as not found."""
+    require_admin(console)
+    return await _member_of(ctx, console, member_id)
+
+
 async def _member_of(ctx: ServiceContext, console: Console, member_id: int) -> Member:
     member = await MemberRepository(ctx.session).by_id(member_id)
     if member is None or member.organisation_id != console.organisation.id:
@@ -221,14 +236,28 @@ async def deactivate(ctx: ServiceContext, console: Console, member_id: int) -> M
     return member
 
 
+async def reactivate(ctx: ServiceContext, console: Console, member_id: int) -> Member:
+    """A deactivated member may sign in again (by a new link; the old sessions stay ended)."""
+    require_admin(console)
+    member = await _member_of(ctx, console, member_id)
+    if member.deactivated_at is not None:
+        member.deactivated_at = None
+        await ctx.session.flush()
+        await _event(
+            ctx, console.organisation, "member.reactivated", f"member:{console.member.id}", member, {}
+        )
+    return member
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     kind: str  # check | request
-    result: str  # verified | not_verified | pending | confirmed | declined | lapsed
+    result: str  # a check's Outcome, or a request's status: pending | confirmed | declined | lapsed
     reference: str | None
     agent: str | None
     receipt: str
+    action: str | None = None  # the action a check asked about
 
 
 HISTORY_LENGTH = 50
@@ -240,9 +269,7 @@ async def history(ctx: ServiceContext, console: Console, own_pseudonym: str) -> 
     repo = HistoryRepository(ctx.session)
     organisation_id = _id(console.organisation)
     entries = [
-        HistoryEntry(
-            v.created_at, "check", v.result, _checked_reference(v.answer), v.agent_pseudonym, v.public_id
-        )
+        _check_entry(v.created_at, v.answer, v.agent_pseudonym, v.public_id)
         for v in await repo.checks(organisation_id, agent, HISTORY_LENGTH)
     ]
     now = ctx.clock.now()
@@ -262,9 +289,14 @@ async def history(ctx: ServiceContext, console: Console, own_pseudonym: str) -> 
     return sorted(entries, key=lambda e: e.at, reverse=True)[:HISTORY_LENGTH]
 
 
-def _checked_reference(answer: str) -> str | None:
-    reference = json.loads(answer).get("mandate_reference")
-    return str(reference) if reference else None
+def _check_entry(at: datetime, answer: str, agent: str | None, receipt: str) -> HistoryEntry:
+    """A check as the history says it: its outcome (a refused action is never a plain "verified")."""
+    said = json.loads(answer)
+    outcome = Outcome.of(said["result"], said.get("action"), said.get("action_permitted"))
+    reference = said.get("mandate_reference")
+    return HistoryEntry(
+        at, "check", outcome.value, str(reference) if reference else None, agent, receipt, said.get("action")
+    )
 
 
 def require_admin(console: Console) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from registry.models import Holder, Mandate, Organisation
+from registry.models import ApiKey, Holder, Mandate, Organisation
 from registry.repositories import HolderRepository, OrganisationRepository
 from registry.services import ServiceContext
-from registry.vocabulary import Action, Language, Relation
+from registry.vocabulary import Action, Language, Outcome, Relation
 
 
 def mandate_context(mandate: Mandate, organisation: Organisation, language: Language) -> dict[str, Any]:
@@ -103,9 +103,7 @@ async def mandate_locked(ctx: ServiceContext, mandate: Mandate, *, hard: bool) -
         await _to_proxy(ctx, "mandate_hard_locked_proxy", mandate, holder, organisation)
 
 
-async def key_failures(
-    ctx: ServiceContext, organisation: Organisation, key_prefix: str, failures: int
-) -> None:
+async def key_failures(ctx: ServiceContext, organisation: Organisation, key: ApiKey, failures: int) -> None:
     """Alert the organisation's contact: one of its keys is failing many checks (a script guessing?)."""
     if not organisation.contact_email:
         return
@@ -116,12 +114,24 @@ async def key_failures(
         to=organisation.contact_email,
         language=language,
         template="key_failures",
-        context={"organisation": organisation.display_name, "key_prefix": key_prefix, "failures": failures},
+        context={
+            "organisation": organisation.display_name,
+            "key_name": key.name,
+            "key_prefix": key.prefix,
+            "failures": failures,
+        },
     )
 
 
-async def checked(ctx: ServiceContext, mandate: Mandate, action: str | None, agent: str | None) -> None:
-    """Tell the holder that an organisation checked this mandate, when, and for what."""
+async def checked(
+    ctx: ServiceContext,
+    mandate: Mandate,
+    action: str | None,
+    agent: str | None,
+    action_permitted: bool | None,
+) -> None:
+    """Tell the holder that an organisation checked this mandate, when, and what the registry answered:
+    the code was right, and the action asked about is allowed or NOT (the registry itself does nothing)."""
     holder = await HolderRepository(ctx.session).by_id(mandate.holder_id)
     organisation = await OrganisationRepository(ctx.session).by_id(mandate.organisation_id)
     assert holder is not None
@@ -130,6 +140,7 @@ async def checked(ctx: ServiceContext, mandate: Mandate, action: str | None, age
     context = {
         **mandate_context(mandate, organisation, language),
         "checked_at": ctx.clock.now(),
+        "outcome": Outcome.of("verified", action, action_permitted).value,
         "action": Action(action).label(language) if action else None,
         "agent": agent,
     }

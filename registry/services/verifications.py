@@ -96,6 +96,10 @@ class _Clean:
     def agent(self, keys: Keys, organisation_id: int) -> str | None:
         return _pseudonym(keys, organisation_id, self.agent_id) if self.agent_id else None
 
+    def permitted_in(self, scope: Sequence[str]) -> bool | None:
+        """Whether the action asked about is in the mandate's scope; None when no action was asked about."""
+        return self.action.value in scope if self.action else None
+
     @property
     def with_email(self) -> bool:
         """Whether the holder's address is needed: only to compare it with the customer's given here."""
@@ -584,7 +588,7 @@ def _verified(public_id: str, candidate: _Candidate, clean: _Clean) -> dict[str,
         "scope": list(mandate.scope),
         "valid_until": rfc3339(mandate.valid_until),
         "action": clean.action.value if clean.action else None,
-        "action_permitted": (clean.action.value in mandate.scope) if clean.action else None,
+        "action_permitted": clean.permitted_in(mandate.scope),
         "binding": binding.value,
     }
 
@@ -617,9 +621,10 @@ async def _audit(
         for kind, extra in candidate.events:
             events.append((candidate.chain, kind, "registry", extra, candidate))
         kind = "verification.succeeded" if candidate is matched else "verification.failed"
-        events.append(
-            (candidate.chain, kind, actor, {**data, "evaluated": candidate.id in evaluated}, candidate)
-        )
+        values = {**data, "evaluated": candidate.id in evaluated}
+        if candidate is matched:  # what the holder's activity and e-mail say: allowed, or NOT allowed
+            values["action_permitted"] = clean.permitted_in(candidate.mandate.scope)
+        events.append((candidate.chain, kind, actor, values, candidate))
     if not candidates:
         events.append((actor, "verification.failed", actor, data, None))
     missing = sorted({chain for chain, *_ in events} - heads.keys())
@@ -664,7 +669,8 @@ async def _tell(ctx: ServiceContext, caller: Caller, clean: _Clean, outcome: Out
         mandate = await ctx.session.get(Mandate, matched.id)
         assert mandate is not None
         agent = clean.agent(ctx.keys, _id(caller.organisation))
-        await notifications.checked(ctx, mandate, clean.action.value if clean.action else None, agent)
+        action = clean.action.value if clean.action else None
+        await notifications.checked(ctx, mandate, action, agent, clean.permitted_in(matched.mandate.scope))
     if outcome.alert is not None:
         await _key_alert(ctx, caller, outcome.alert)
 
@@ -680,7 +686,7 @@ async def _key_alert(ctx: ServiceContext, caller: Caller, failures: int) -> None
         {"key_id": caller.key.id, "failures_this_hour": failures},
         organisation_id=caller.organisation.id,
     )
-    await notifications.key_failures(ctx, caller.organisation, caller.key.prefix, failures)
+    await notifications.key_failures(ctx, caller.organisation, caller.key, failures)
 
 
 def _key_blocked(buckets: list[tuple[datetime, int]], now: datetime) -> RateLimited:

@@ -11,9 +11,11 @@ import asyncio
 import base64
 import ipaddress
 import json
+import re
 import secrets
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from registry.clock import rfc3339
@@ -34,6 +36,56 @@ EVENTS = {
     "verification.locked": "Wrong codes locked a mandate (15 minutes, or until the holder unlocks it).",
 }
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix Standard Webhooks gives every secret
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong with a delivery, as one word the console puts in words for the admin
+    (console/_labels.html): `connect`, `tls`, `timeout`, `dropped`, `server` (5xx), `client` (4xx),
+    `redirect`, `gone`, `private`, `disabled` or `other`; and the HTTP status, if one came."""
+
+    kind: str
+    status_code: int | None = None
+
+
+def failure_of(status_code: int | None, error: str | None) -> Failure | None:
+    """Read the delivery worker's record of a try (its status code and error text); None: no failure."""
+    text = (error or "").lower()
+    if status_code is None and (found := _HTTP_STATUS.search(text)):
+        status_code = int(found.group(1))
+    if status_code is not None and not 200 <= status_code < 300:
+        if status_code == 410:
+            return Failure("gone", status_code)
+        kind = "redirect" if status_code < 400 else "client" if status_code < 500 else "server"
+        return Failure(kind, status_code)
+    if not text:
+        return None
+    for kind, words in _FAILURE_WORDS:
+        if any(word in text for word in words):
+            return Failure(kind)
+    return Failure("other")
+
+
+def stop_of(reason: str | None) -> Failure | None:
+    """Why deliveries to an endpoint stopped: `by_organisation`, or the failure that stopped them."""
+    if not reason:
+        return None
+    if reason == STOPPED_BY_ORGANISATION:
+        return Failure("by_organisation")
+    return failure_of(None, reason.rpartition(": ")[2] if "tries: " in reason else reason)
+
+
+STOPPED_BY_ORGANISATION = "disabled by the organisation"
+_HTTP_STATUS = re.compile(r"(?:http|answered) (\d{3})")
+_FAILURE_WORDS = (  # the first that matches wins: a TLS failure is a ConnectError too
+    ("tls", ("ssl", "certificate", "tls")),
+    ("timeout", ("timeout", "timed out")),
+    ("redirect", ("redirect",)),
+    ("private", ("private or loopback",)),
+    ("disabled", ("endpoint is disabled",)),
+    ("dropped", ("remoteprotocolerror", "disconnected", "readerror", "writeerror")),
+    ("connect", ("connecterror", "connect", "name or service", "refused", "unreachable")),
+)
 
 
 def new_secret() -> str:
@@ -141,7 +193,7 @@ async def set_active(
         found.status, found.disabled_at, found.disabled_reason = (
             "disabled",
             now,
-            "disabled by the organisation",
+            STOPPED_BY_ORGANISATION,
         )
         await _event(ctx, organisation, "webhook_endpoint.disabled", actor, found)
     await ctx.session.flush()

@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/account")
 async def account_page(request: Request, who: HolderDep) -> Response:
-    return render(request, "account.html", who)
+    return render(request, "account.html", who, flash=request.query_params.get("done"))
 
 
 @router.get("/account/data.json")

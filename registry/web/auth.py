@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from registry.errors import InvalidInput, NotAuthenticated, RateLimited
 from registry.services import holders, sign_in
@@ -21,6 +23,15 @@ from registry.web.deps import (
 )
 
 router = APIRouter(include_in_schema=False)
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links to: the same icon as the pages'."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/")
@@ -32,7 +43,8 @@ async def home(request: Request, visitor: VisitorDep) -> Response:
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request, visitor: VisitorDep) -> Response:
-    return render(request, "sign_in.html", visitor)
+    """The sign-in form; `?reason=page` when a holder's page sent a signed-out visitor here."""
+    return render(request, "sign_in.html", visitor, reason=request.query_params.get("reason"))
 
 
 @router.post("/sign-in")
@@ -125,6 +137,8 @@ async def choose_language(request: Request, visitor: VisitorDep, ctx: Context) -
         await holders.set_language(ctx, visitor.holder, language)
     back = request.headers.get("referer", "/")
     target = back if back.startswith(f"{request.url.scheme}://{request.url.netloc}/") else "/"
+    if form.get("saved") == "account" and visitor.holder is not None:  # the account page says it was saved
+        target = "/account?done=language"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response

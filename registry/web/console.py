@@ -36,10 +36,10 @@ from registry.services import (
 from registry.services.mandate_requests import RequestView
 from registry.services.mandates import Proxy
 from registry.unit_of_work import Context, get_wiring
-from registry.vocabulary import Action, Binding, Language, RequestStatus
-from registry.web import i18n
-from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render, signed_in_to
-from registry.web.mandates import FIELD_MESSAGES, field_errors, form_day
+from registry.vocabulary import Action, Binding, Language, Outcome, RequestStatus, agent_label
+from registry.web import dates, i18n
+from registry.web.deps import LANGUAGE_COOKIE, TOKEN_HEADERS, VisitorDep, form_of, render, signed_in_to
+from registry.web.mandates import FIELD_MESSAGES, field_errors
 from registry.web.policy import PAGE_POLICY
 from registry.wiring import Wiring
 
@@ -101,7 +101,7 @@ async def get_agent(request: Request, ctx: Context) -> Agent:
     console = await members.current(ctx, request.cookies.get(CONSOLE_COOKIE))
     if console is None:
         raise ConsoleNotSignedIn
-    language = i18n.pick(request.cookies.get("mr_lang")) or i18n.pick(console.member.language) or "nl"
+    language = i18n.pick(request.cookies.get(LANGUAGE_COOKIE)) or i18n.pick(console.member.language) or "nl"
     i18n.current_language.set(language)
     return Agent(language, console, members.pseudonym(ctx, console.member))
 
@@ -132,7 +132,12 @@ async def sign_in_request(request: Request, visitor: VisitorDep, ctx: Context) -
     form = await form_of(request, visitor)
     email = str(form.get("email") or "").strip()
     try:
-        await members.request_link(ctx, email, request.client.host if request.client else "unknown")
+        await members.request_link(
+            ctx,
+            email,
+            request.client.host if request.client else "unknown",
+            i18n.pick(request.cookies.get(LANGUAGE_COOKIE)),
+        )
     except InvalidInput:
         error = i18n.gettext("This is not an e-mail address. Check it, for example name@example.nl.")
         return render(request, "console/sign_in.html", visitor, 422, form=form, error=error)
@@ -173,6 +178,20 @@ async def sign_out(request: Request, agent: AgentDep, ctx: Context) -> Response:
     await sign_in.sign_out(ctx, agent.session)
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(CONSOLE_COOKIE, path="/")
+    return response
+
+
+@router.post("/console/language")
+async def choose_language(request: Request, agent: AgentDep, ctx: Context) -> Response:
+    """The console's own language switch: its forms carry the console session's token, not a holder's.
+    The member's choice is kept for the console and its e-mails."""
+    form = await form_of(request, agent)
+    language = i18n.pick(str(form.get("language"))) or agent.language
+    await members.set_language(ctx, agent.console.member, language)
+    back = str(form.get("back") or "")
+    target = back if back.startswith("/console") and "//" not in back and "\\" not in back else "/console"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
 
 
@@ -227,18 +246,33 @@ async def verify(request: Request, agent: AgentDep, ctx: Context) -> Response:
             "Checks from your console are paused: too many wrong codes in the last hour. Ask your admin."
         )
         return _page(request, agent, "verify.html", 429, form=form, errors={}, problem=problem)
+    outcome = Outcome.of(answer["result"], answer.get("action"), answer.get("action_permitted"))
     return _page(
         request,
         agent,
         "verify.html",
-        form={"subject": subject, "action": action or ""},
+        form={},  # the next check starts empty: it is about the next caller
         errors={},
         answer=answer,
+        outcome=outcome.value,
+        headline=_headline(outcome, answer.get("action"), agent.language),
         not_allowed=[a for a in Action if answer.get("scope") and a.value not in answer["scope"]],
         scope_words=", ".join(Action(a).label(agent.language) for a in answer.get("scope") or []),
         valid_until=datetime.fromisoformat(answer["valid_until"]) if answer.get("valid_until") else None,
         binding=Binding(answer["binding"]) if answer.get("binding") else None,
     )
+
+
+def _headline(outcome: Outcome, action: str | None, language: Language) -> str:
+    """The answer's title in a few words, distinct for each outcome; a refused action is named."""
+    if outcome == Outcome.not_verified:
+        return i18n.gettext("Not verified: do not act for this caller")
+    if outcome == Outcome.verified:
+        return i18n.gettext("Verified: the code is right")
+    words = Action(action).label(language) if action else ""
+    if outcome == Outcome.allowed:
+        return i18n.gettext("Code is right — allowed: %(action)s") % {"action": words}
+    return i18n.gettext("Code is right — NOT allowed: %(action)s") % {"action": words}
 
 
 def _check_errors(errors: list[FieldError]) -> dict[str, str]:
@@ -279,15 +313,15 @@ async def request_create(request: Request, agent: AgentDep, ctx: Context) -> Res
             str(form.get("proxy_phone") or "") or None,
         ),
         scope=[scope] if isinstance(scope, str) else list(scope),
-        valid_until=form_day(form.get("valid_until"), True, unreadable),
+        valid_until=dates.instant(form, "valid_until", unreadable, end_of_day=True),
         customer_reference=str(form.get("customer_reference") or ""),
         note=str(form.get("note") or "") or None,
     )
     caller = await members.caller(ctx, agent.console)
     try:
-        if unreadable:
-            raise InvalidInput("The date cannot be read.", unreadable)
-        view = await mandate_requests.request_by_organisation(ctx, caller, ask, agent.pseudonym)
+        view = await mandate_requests.request_by_organisation(
+            ctx, caller, ask, agent.pseudonym, unreadable=unreadable
+        )
     except InvalidInput as exc:
         errors = field_errors(exc.errors, REQUEST_MESSAGES)
         return _page(request, agent, "request_new.html", 422, form=form, errors=errors)
@@ -297,14 +331,17 @@ async def request_create(request: Request, agent: AgentDep, ctx: Context) -> Res
 @router.get("/console/requests/{request_id}")
 async def request_status(request: Request, request_id: str, agent: AgentDep, ctx: Context) -> Response:
     view = await mandate_requests.for_organisation(ctx, await members.caller(ctx, agent.console), request_id)
-    return _page(request, agent, "request_status.html", view=view, state=_state(view))
+    return _page(request, agent, "request_status.html", view=view, state=_state(view, agent.language))
 
 
-def _state(view: RequestView) -> dict[str, str | None]:
-    """What the status page and its live updates show."""
+def _state(view: RequestView, language: Language) -> dict[str, str | None]:
+    """What the status page and its live updates show. Once confirmed, the scope is what the customer
+    confirmed (perhaps less than was asked)."""
+    confirmed = view.status == RequestStatus.confirmed
     return {
         "status": view.status.value,
-        "reference": view.mandate.reference if view.status == RequestStatus.confirmed else None,
+        "reference": view.mandate.reference if confirmed else None,
+        "scope": ", ".join(Action(a).label(language) for a in view.mandate.scope) if confirmed else None,
         "reason": view.request.decline_reason if view.status == RequestStatus.declined else None,
     }
 
@@ -320,7 +357,7 @@ async def request_live(
     view = await mandate_requests.for_organisation(ctx, await members.caller(ctx, agent.console), request_id)
     assert view.request.id is not None
     return EventSourceResponse(
-        request_events(wiring, view.request.id, lambda v: json.dumps(_state(v))),
+        request_events(wiring, view.request.id, lambda v: json.dumps(_state(v, agent.language))),
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
@@ -374,11 +411,52 @@ async def members_role(request: Request, member_id: int, agent: AgentDep, ctx: C
     return RedirectResponse("/console/admin/members?done=changed", status_code=303)
 
 
+def _confirm(request: Request, agent: Agent, active: str, **wording: Any) -> Response:
+    """A page that asks before an admin's step that changes much: `question`, the `consequences`, and
+    a form to `action` with its `confirm` button, or back to `cancel`."""
+    return _page(request, agent, "confirm.html", active=active, **wording)
+
+
+MEMBERS_PAGE = "/console/admin/members"
+
+
+@router.get("/console/admin/members/{member_id}/deactivate")
+async def members_deactivate_ask(request: Request, member_id: int, agent: AgentDep, ctx: Context) -> Response:
+    member = await members.member_for(ctx, agent.console, member_id)
+    if member.deactivated_at is not None or member.id == agent.console.member.id:
+        return RedirectResponse(MEMBERS_PAGE, status_code=303)
+    known_as = agent_label(members.pseudonym(ctx, member), agent.language)
+    return _confirm(
+        request,
+        agent,
+        "members",
+        question=i18n.gettext("Deactivate %(email)s?") % {"email": member.email},
+        consequences=[
+            i18n.gettext("They can no longer sign in to the console, and their open sessions end at once."),
+            i18n.gettext("Their checks and oral mandates stay in the history, under %(name)s.")
+            % {"name": known_as},
+            i18n.gettext(
+                "You can reactivate them later on the Members page; they then sign in with a new link."
+            ),
+        ],
+        action=f"{MEMBERS_PAGE}/{member_id}/deactivate",
+        confirm=i18n.gettext("Deactivate"),
+        cancel=MEMBERS_PAGE,
+    )
+
+
 @router.post("/console/admin/members/{member_id}/deactivate")
 async def members_deactivate(request: Request, member_id: int, agent: AgentDep, ctx: Context) -> Response:
     await form_of(request, agent)
     await members.deactivate(ctx, agent.console, member_id)
-    return RedirectResponse("/console/admin/members?done=deactivated", status_code=303)
+    return RedirectResponse(f"{MEMBERS_PAGE}?done=deactivated", status_code=303)
+
+
+@router.post("/console/admin/members/{member_id}/reactivate")
+async def members_reactivate(request: Request, member_id: int, agent: AgentDep, ctx: Context) -> Response:
+    await form_of(request, agent)
+    await members.reactivate(ctx, agent.console, member_id)
+    return RedirectResponse(f"{MEMBERS_PAGE}?done=reactivated", status_code=303)
 
 
 # Admin: API keys, alerts, settings ------------------------------------------------------------------------
@@ -426,6 +504,28 @@ async def keys_create(request: Request, agent: AgentDep, ctx: Context) -> Respon
         errors = {"name": i18n.gettext("This name has two active keys already: revoke the older one first.")}
         return await _keys_page(request, agent, ctx, 409, form=form, errors=errors)
     return await _keys_page(request, agent, ctx, new_key=key, secret=secret)
+
+
+@router.get("/console/admin/keys/{key_id}/revoke")
+async def keys_revoke_ask(request: Request, key_id: int, agent: AgentDep, ctx: Context) -> Response:
+    key = await administration.key(ctx, agent.console, key_id)
+    if key.revoked_at is not None:
+        return RedirectResponse("/console/admin/keys", status_code=303)
+    return _confirm(
+        request,
+        agent,
+        "keys",
+        question=i18n.gettext("Revoke the key %(name)s (%(prefix)s…)?")
+        % {"name": key.name, "prefix": key.prefix},
+        consequences=[
+            i18n.gettext("It stops working at once: every call with it is refused."),
+            i18n.gettext("An integration that still uses it stops working until it has a new key."),
+            i18n.gettext("This cannot be undone. To go on, make a new key and store it in the integration."),
+        ],
+        action=f"/console/admin/keys/{key_id}/revoke",
+        confirm=i18n.gettext("Revoke"),
+        cancel="/console/admin/keys",
+    )
 
 
 @router.post("/console/admin/keys/{key_id}/revoke")
@@ -486,7 +586,7 @@ async def _webhooks_page(
         agent,
         "webhooks.html",
         status,
-        endpoints=found,
+        endpoints=[(e, webhooks.stop_of(e.disabled_reason)) for e in found],
         events=webhooks.EVENTS,
         form=extra.pop("form", {}),
         errors=extra.pop("errors", {}),
@@ -540,7 +640,8 @@ async def webhooks_switch(
 @router.get("/console/admin/webhooks/{endpoint_id}")
 async def webhooks_deliveries(request: Request, endpoint_id: str, agent: AgentDep, ctx: Context) -> Response:
     members.require_admin(agent.console)
-    endpoint, rows = await webhooks.deliveries(ctx, agent.console.organisation, endpoint_id)
+    endpoint, found = await webhooks.deliveries(ctx, agent.console.organisation, endpoint_id)
+    rows = [(d, webhooks.failure_of(d.last_status_code, d.last_error)) for d in found]
     flash = request.query_params.get("done")
     return _page(request, agent, "webhook_deliveries.html", endpoint=endpoint, rows=rows, flash=flash)
 

@@ -19,8 +19,8 @@ from registry.models import Holder, WebSession
 from registry.security import equal, keyed_hash, keyed_hashes
 from registry.services import sign_in
 from registry.unit_of_work import Context
-from registry.vocabulary import Action, Language, Relation
-from registry.web import i18n
+from registry.vocabulary import Action, Language, Relation, agent_label
+from registry.web import dates, i18n
 
 SESSION_COOKIE = "mr_session"
 LANGUAGE_COOKIE = "mr_lang"
@@ -35,6 +35,7 @@ _environment = Environment(
     extensions=["jinja2.ext.i18n"],
 )
 _environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_environment.globals["date_parts"] = dates.parts_of  # the three fields of a date: see _date.html
 templates = Jinja2Templates(env=_environment)
 
 
@@ -207,6 +208,7 @@ def render(request: Request, name: str, visitor: Viewer, status: int = 200, **co
             "actions": list(Action),
             "relations": list(Relation),
             "relation_label": lambda value: Relation(value).label(language),
+            "agent_label": lambda pseudonym: agent_label(pseudonym, language),
             "action_label": lambda value: (
                 Action(value).label(language) if value in Action.__members__ else value
             ),

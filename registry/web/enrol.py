@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from registry.errors import Conflict, InvalidInput
-from registry.services import authenticators
+from registry.models import Mandate
+from registry.services import authenticators, organisations
 from registry.unit_of_work import Context
 from registry.web import i18n
 from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render
@@ -28,13 +31,18 @@ def _page(request: Request, visitor: VisitorDep, name: str, status: int = 200, *
     return response
 
 
+async def _about(ctx: Context, mandate: Mandate) -> dict[str, Any]:
+    """What every page of the invitation names: the mandate, and the organisation it works at."""
+    return {"mandate": mandate, "organisation": await organisations.by_id(ctx, mandate.organisation_id)}
+
+
 @router.get("/enrol/{token}")
 async def start(request: Request, token: str, visitor: VisitorDep, ctx: Context) -> Response:
     """Only shows a button: opening the link (as mail scanners do) changes nothing."""
     found = await authenticators.invitation(ctx, token)
     if found is None:
         return _page(request, visitor, "enrol_gone.html", 410)
-    return _page(request, visitor, "enrol_start.html", token=token, mandate=found[1])
+    return _page(request, visitor, "enrol_start.html", token=token, **await _about(ctx, found[1]))
 
 
 @router.post("/enrol/{token}")
@@ -49,8 +57,8 @@ async def show_secret(request: Request, token: str, visitor: VisitorDep, ctx: Co
         visitor,
         "enrol.html",
         token=token,
-        mandate=found[1],
         enrolment=enrolment,
+        **await _about(ctx, found[1]),
         qr=_qr(enrolment.uri),
     )
 
@@ -71,8 +79,8 @@ async def activate(request: Request, token: str, visitor: VisitorDep, ctx: Conte
             "enrol_retry.html",
             422,
             token=token,
-            mandate=found[1],
             code=code,
+            **await _about(ctx, found[1]),
             error=i18n.gettext(
                 "That code is not right. Check that the phone's clock is right and type the "
                 "6 digits the app shows now."
@@ -80,4 +88,4 @@ async def activate(request: Request, token: str, visitor: VisitorDep, ctx: Conte
         )
     except Conflict:
         return _page(request, visitor, "enrol_gone.html", 410)
-    return _page(request, visitor, "enrol_done.html", mandate=mandate)
+    return _page(request, visitor, "enrol_done.html", **await _about(ctx, mandate))

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import errors
+from registry.statuses import status_of
 from registry.web import i18n
 from registry.web.console import ConsoleNotSignedIn
 from registry.web.deps import ForbiddenForm, NotSignedIn, Visitor, language_of, render
@@ -26,7 +27,7 @@ def _page(request: Request, status: int, heading: str, message: str) -> HTMLResp
 
 
 async def not_signed_in(request: Request, exc: Exception) -> Response:
-    return RedirectResponse("/sign-in", status_code=303)
+    return RedirectResponse("/sign-in?reason=page", status_code=303)  # the page says why
 
 
 async def console_not_signed_in(request: Request, exc: Exception) -> Response:
@@ -42,19 +43,35 @@ async def forbidden_form(request: Request, exc: Exception) -> Response:
     )
 
 
+# What a person reads for each status of the shared table (registry/http/statuses.py): heading, then
+# what to do. A page never says "check what you filled in" about a sign-in, a limit or our own fault.
+PAGES: dict[int, tuple[str, str]] = {
+    401: (
+        "Please sign in again",
+        "Your sign-in has ended or the link no longer works. Sign in and try again.",
+    ),
+    403: ("You may not do this", "Only an admin of your organisation can do this."),
+    404: ("Page not found", "This page does not exist, or it is not yours."),
+    409: (
+        "This cannot be done now",
+        "Something changed in the meantime. Go back, reload the page and look again.",
+    ),
+    422: ("Something is not right", "Go back and check what you filled in."),
+    429: ("Too many tries", "Please wait a while and try again."),
+    500: ("Something went wrong on our side", "Please try again in a moment."),
+}
+
+
 async def registry_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, errors.NotPermitted):
-        return _page(request, 403, "You may not do this", "Only an admin of your organisation can do this.")
-    if isinstance(exc, errors.NotFound):
-        return _page(request, 404, "Page not found", "This page does not exist, or it is not yours.")
-    if isinstance(exc, errors.Conflict):
-        return _page(
-            request,
-            409,
-            "This cannot be done now",
-            "The mandate has changed in the meantime. Go back to your mandates and look again.",
-        )
-    return _page(request, 400, "Something is not right", "Go back and check what you filled in.")
+    assert isinstance(exc, errors.RegistryError)
+    status = status_of(exc)
+    heading, message = PAGES[status]
+    response = _page(request, status, heading, message)
+    if isinstance(exc, errors.RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    if status == 500:
+        log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.detail)
+    return response
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

@@ -23,23 +23,15 @@ current_language: ContextVar[Language] = ContextVar("current_language", default=
 
 @cache
 def translations(language: Language) -> gettext_module.NullTranslations:
-    files = sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po"))
-    if not files:
+    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
         return gettext_module.NullTranslations()
-    merged: gettext_module.NullTranslations | None = None
-    for po in files:
-        with po.open("rb") as handle:
-            catalogue = read_po(handle, locale=language)
-        compiled = BytesIO()
-        write_mo(compiled, catalogue)
-        compiled.seek(0)
-        each = gettext_module.GNUTranslations(compiled)
-        if merged is None:
-            merged = each
-        else:
-            merged.add_fallback(each)
-    assert merged is not None
-    return merged
+    with po.open("rb") as handle:
+        catalogue = read_po(handle, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return gettext_module.GNUTranslations(compiled)
 
 
 def gettext(message: str) -> str:

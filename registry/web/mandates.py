@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,10 +10,19 @@ from fastapi.responses import RedirectResponse, Response
 
 from registry.email.render import TIMEZONE
 from registry.errors import FieldError, InvalidInput, RegistryError
-from registry.services import activity, authenticators, codes, mandates, organisations, verifications
+from registry.services import (
+    activity,
+    authenticators,
+    codes,
+    mandate_requests,
+    mandates,
+    organisations,
+    verifications,
+)
 from registry.unit_of_work import Context
 from registry.vocabulary import EffectiveStatus
-from registry.web import i18n
+from registry.web import dates, i18n
+from registry.web.dates import UnreadableDate
 from registry.web.deps import HolderDep, form_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,29 +49,20 @@ FIELD_MESSAGES = {
 
 
 def field_errors(errors: list[FieldError], messages: dict[str, str] = FIELD_MESSAGES) -> dict[str, str]:
-    """Each field's problem in the visitor's words, keyed by the form field's name."""
-    return {e.field.replace(".", "_"): i18n.gettext(messages.get(e.field, e.message)) for e in errors}
-
-
-def form_day(value: Any, end_of_day: bool, errors: list[FieldError]) -> datetime | None:
-    """A date from a form as an instant in Amsterdam: the start of the day, or the end of it."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors.append(
-            FieldError("valid_until" if end_of_day else "valid_from", "Use a date such as 2027-01-31.")
+    """Each field's problem in the visitor's words, keyed by the form field's name; a date that is not a
+    real day keeps its own message."""
+    return {
+        e.field.replace(".", "_"): i18n.gettext(
+            e.message if isinstance(e, UnreadableDate) else messages.get(e.field, e.message)
         )
-        return None
-    return datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0), TIMEZONE)
+        for e in errors
+    }
 
 
 def _draft(form: dict[str, Any], now: datetime, errors: list[FieldError]) -> mandates.Draft:
     """The form as a draft; dates that cannot be read are left out and named in `errors`."""
     scope = form.get("scope") or []
-    start = form_day(form.get("valid_from"), False, errors)
+    start = dates.instant(form, "valid_from", errors, end_of_day=False)
     return mandates.Draft(
         organisation=str(form.get("organisation") or ""),
         proxy=mandates.Proxy(
@@ -73,7 +73,7 @@ def _draft(form: dict[str, Any], now: datetime, errors: list[FieldError]) -> man
         ),
         scope=[scope] if isinstance(scope, str) else list(scope),
         valid_from=start if start is not None and start.date() > now.astimezone(TIMEZONE).date() else None,
-        valid_until=form_day(form.get("valid_until"), True, errors),
+        valid_until=dates.instant(form, "valid_until", errors, end_of_day=True),
         customer_reference=str(form.get("customer_reference") or "") or None,
     )
 
@@ -86,7 +86,15 @@ async def overview(request: Request, who: HolderDep, ctx: Context) -> Response:
         "pending": [v for v in views if v.status == EffectiveStatus.pending],
         "ended": [v for v in views if v.status in ENDED],
     }
-    return render(request, "mandates.html", who, groups=groups, flash=request.query_params.get("done"))
+    waiting = await mandate_requests.waiting_for(ctx, who.holder)
+    return render(
+        request,
+        "mandates.html",
+        who,
+        groups=groups,
+        requests=waiting,
+        flash=request.query_params.get("done"),
+    )
 
 
 async def _grant_form(
@@ -194,7 +202,7 @@ async def change(request: Request, reference: str, who: HolderDep, ctx: Context)
     """Change what the proxy may do, or the end date."""
     form = await form_of(request, who)
     unreadable: list[FieldError] = []
-    end = form_day(form.get("valid_until"), True, unreadable)
+    end = dates.instant(form, "valid_until", unreadable, end_of_day=True)
     scope = form.get("scope") or []
     try:
         if unreadable:

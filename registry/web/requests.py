@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,7 +30,7 @@ from registry.services.mandate_requests import RequestView
 from registry.services.mandates import Proxy
 from registry.unit_of_work import Context
 from registry.vocabulary import RequestStatus
-from registry.web import i18n
+from registry.web import dates, i18n
 from registry.web.deps import (
     TOKEN_HEADERS,
     HolderDep,
@@ -40,11 +40,13 @@ from registry.web.deps import (
     secure_cookies,
     signed_in_to,
 )
-from registry.web.mandates import FIELD_MESSAGES, field_errors, form_day
+from registry.web.mandates import FIELD_MESSAGES, field_errors
 
 router = APIRouter(include_in_schema=False)
 CODE_COOKIE = "mr_new_code"  # the call code made at confirmation, encrypted, for the page after the redirect
-CODE_SHOWN_FOR = timedelta(minutes=10)
+SHOWN_FOR = timedelta(minutes=10)  # how long the page after a redirect shows what was just done
+# What was declined, encrypted, for the page after the redirect (which has no token to look it up by).
+DECLINED_COOKIE = "mr_declined"
 # The holder confirms: the grant form's words, and the rule for a narrowed end.
 CONFIRM_MESSAGES = {
     **FIELD_MESSAGES,
@@ -92,16 +94,49 @@ async def answer(request: Request, token: str, visitor: VisitorDep, ctx: Context
     form = await form_of(request, visitor)
     if form.get("answer") == "confirm":
         return await _confirm(request, token, visitor, ctx, form)
+    not_me, block = form.get("answer") == "not_me", form.get("block") == "1"
     try:
-        await mandate_requests.decline(
-            ctx, token, not_me=form.get("answer") == "not_me", block=form.get("block") == "1"
-        )
+        view = await mandate_requests.decline(ctx, token, not_me=not_me, block=block)
     except (RequestNotFound, RequestAnswered):
         return _gone(request, visitor, await mandate_requests.by_token(ctx, token))
-    outcome = "not_me" if form.get("answer") == "not_me" else "declined"
-    response = RedirectResponse(f"/declined?answer={outcome}", status_code=303)
+    response = RedirectResponse("/declined", status_code=303)
     response.headers.update(TOKEN_HEADERS)
+    what = {
+        "name": view.mandate.proxy_name,
+        "organisation": view.organisation.display_name,
+        "not_me": not_me,
+        "blocked": block and mandate_requests.can_block(view),
+    }
+    _set_sealed(request, ctx, response, DECLINED_COOKIE, what, "/declined")
     return response
+
+
+def _set_sealed(
+    request: Request, ctx: Context, response: Response, cookie: str, data: dict[str, Any], path: str
+) -> None:
+    """Hand the page after a redirect what it shows, encrypted, for a few minutes, to that page only."""
+    sealed = encrypt(ctx.keys, json.dumps(data).encode(), cookie.encode())
+    response.set_cookie(
+        cookie,
+        sealed,
+        max_age=int(SHOWN_FOR.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
+        path=path,
+    )
+
+
+def _sealed(request: Request, ctx: Context, cookie: str) -> dict[str, Any]:
+    """What `_set_sealed` handed over; empty when the cookie is gone or damaged."""
+    sealed = request.cookies.get(cookie)
+    if not sealed:
+        return {}
+    try:
+        data = json.loads(decrypt(ctx.keys, sealed, cookie.encode()))
+    except (ValueError, KeyError):
+        return {}
+    return cast(dict[str, Any], data) if isinstance(data, dict) else {}
 
 
 async def _confirm(
@@ -112,16 +147,17 @@ async def _confirm(
         return _gone(request, visitor, view)
     unreadable: list[FieldError] = []
     scope = form.get("scope") or []
-    asked_day = view.mandate.valid_until.astimezone(TIMEZONE).date().isoformat()
-    # The page shows the asked end as a day; that day unchanged means the end as asked, to the second.
-    end = (
-        None if form.get("valid_until") == asked_day else form_day(form.get("valid_until"), True, unreadable)
-    )
+    asked_day = view.mandate.valid_until.astimezone(TIMEZONE).date()
+    end = dates.instant(form, "valid_until", unreadable, end_of_day=True)
+    if end is not None and end.date() == asked_day:
+        end = None  # the page shows the asked end as a day; that day unchanged is the end as asked, exactly
     try:
-        if unreadable:
-            raise InvalidInput("The date cannot be read.", unreadable)
         confirmed = await mandate_requests.confirm(
-            ctx, token, scope=[scope] if isinstance(scope, str) else list(scope), valid_until=end
+            ctx,
+            token,
+            scope=[scope] if isinstance(scope, str) else list(scope),
+            valid_until=end,
+            unreadable=unreadable,
         )
     except (RequestNotFound, RequestAnswered):
         return _gone(request, visitor, await mandate_requests.by_token(ctx, token))
@@ -133,26 +169,12 @@ async def _confirm(
     session = await sign_in.open_session(ctx, confirmed.holder)
     reference = confirmed.view.mandate.reference
     response = signed_in_to(request, f"/mandates/{reference}/confirmed", session.secret)
-    sealed = encrypt(
-        ctx.keys,
-        json.dumps(
-            {
-                "reference": reference,
-                "code": confirmed.code.code,
-                "expires_at": confirmed.code.expires_at.isoformat(),
-            }
-        ).encode(),
-        CODE_COOKIE.encode(),
-    )
-    response.set_cookie(
-        CODE_COOKIE,
-        sealed,
-        max_age=int(CODE_SHOWN_FOR.total_seconds()),
-        httponly=True,
-        samesite="strict",
-        secure=secure_cookies(request),
-        path=f"/mandates/{reference}/confirmed",
-    )
+    issued = {
+        "reference": reference,
+        "code": confirmed.code.code,
+        "expires_at": confirmed.code.expires_at.isoformat(),
+    }
+    _set_sealed(request, ctx, response, CODE_COOKIE, issued, f"/mandates/{reference}/confirmed")
     return response
 
 
@@ -161,24 +183,18 @@ async def confirmed(request: Request, reference: str, who: HolderDep, ctx: Conte
     """After confirming: the call code made for the proxy (shown once), and the authenticator offer."""
     view = await mandates.get_for_holder(ctx, who.holder, reference)
     issued = None
-    sealed = request.cookies.get(CODE_COOKIE)
-    if sealed:
-        try:
-            data = json.loads(decrypt(ctx.keys, sealed, CODE_COOKIE.encode()))
-        except (ValueError, KeyError):
-            data = {}
-        if data.get("reference") == view.mandate.reference:
-            issued = codes.IssuedCode(data["code"], datetime.fromisoformat(data["expires_at"]))
+    data = _sealed(request, ctx, CODE_COOKIE)
+    if data.get("reference") == view.mandate.reference:
+        issued = codes.IssuedCode(data["code"], datetime.fromisoformat(data["expires_at"]))
     response = render(request, "request_confirmed.html", who, view=view, issued=issued)
     response.delete_cookie(CODE_COOKIE, path=f"/mandates/{reference}/confirmed")
     return response
 
 
 @router.get("/declined")
-async def declined(request: Request, visitor: VisitorDep) -> Response:
-    return render(
-        request, "request_declined.html", visitor, not_me=request.query_params.get("answer") == "not_me"
-    )
+async def declined(request: Request, visitor: VisitorDep, ctx: Context) -> Response:
+    """What the holder just declined, by name; without the cookie (minutes later), only that it is saved."""
+    return render(request, "request_declined.html", visitor, declined=_sealed(request, ctx, DECLINED_COOKIE))
 
 
 async def _ask_form(
@@ -210,7 +226,7 @@ async def ask(request: Request, visitor: VisitorDep, ctx: Context) -> Response:
     form = await form_of(request, visitor)
     unreadable: list[FieldError] = []
     scope = form.get("scope") or []
-    end = form_day(form.get("valid_until"), True, unreadable)
+    end = dates.instant(form, "valid_until", unreadable, end_of_day=True)
     the_ask = mandate_requests.Ask(
         organisation=str(form.get("organisation") or ""),
         email=str(form.get("holder_email") or ""),
@@ -227,18 +243,11 @@ async def ask(request: Request, visitor: VisitorDep, ctx: Context) -> Response:
         language=visitor.language,
     )
     try:
-        if unreadable:
-            raise InvalidInput("The date cannot be read.", unreadable)
         await mandate_requests.request_by_proxy(
-            ctx, the_ask, request.client.host if request.client else "unknown"
+            ctx, the_ask, request.client.host if request.client else "unknown", unreadable=unreadable
         )
     except InvalidInput as exc:
-        ordered = sorted(
-            exc.errors, key=lambda e: list(ASK_MESSAGES).index(e.field) if e.field in ASK_MESSAGES else 99
-        )
-        return await _ask_form(
-            request, visitor, ctx, 422, form=form, errors=field_errors(ordered, ASK_MESSAGES)
-        )
+        return await _ask_form(request, visitor, ctx, 422, form=form, errors=_ask_errors(exc.errors, form))
     except (OrganisationNotFound, OrganisationInactive):
         errors = {"organisation": i18n.gettext(FIELD_MESSAGES["organisation"])}
         return await _ask_form(request, visitor, ctx, 422, form=form, errors=errors)
@@ -246,6 +255,18 @@ async def ask(request: Request, visitor: VisitorDep, ctx: Context) -> Response:
         problem = i18n.gettext("Many requests were sent from this network in the last hour. Try again later.")
         return await _ask_form(request, visitor, ctx, 429, form=form, problem=problem)
     return RedirectResponse(f"/ask/sent?organisation={the_ask.organisation}", status_code=303)
+
+
+def _ask_errors(errors: list[FieldError], form: dict[str, Any]) -> dict[str, str]:
+    """Each problem in the proxy's words, in the order of the form; an address left empty is asked for,
+    not called wrong."""
+    ordered = sorted(
+        errors, key=lambda e: list(ASK_MESSAGES).index(e.field) if e.field in ASK_MESSAGES else 99
+    )
+    shown = field_errors(ordered, ASK_MESSAGES)
+    if "holder_email" in shown and not str(form.get("holder_email") or "").strip():
+        shown["holder_email"] = i18n.gettext("Fill in their e-mail address.")
+    return shown
 
 
 @router.get("/ask/sent")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from registry import errors
 from registry.api.errors import responses
 from registry.models import Organisation
 from registry.services import ServiceContext, api_keys
 from registry.statuses import status_of, status_of_class
+from registry.web.errors import registry_error
 
 
 async def test_the_answers_carry_codes_that_their_route_documents(
@@ -50,3 +52,28 @@ def test_documented_answers_group_codes_by_status() -> None:
 @pytest.mark.parametrize("status", [401, 403, 404, 409, 422, 429, 500])
 def test_every_status_of_the_table_has_a_description(status: int) -> None:
     assert responses(status)[status]["description"]
+
+
+class TestPagesShareTheTable:
+    """Pages map errors through the same table, each status to a page of its own: a sign-in that ended,
+    a limit or our own fault never reads as "check what you filled in"."""
+
+    @pytest.mark.parametrize(
+        ("error", "status", "heading"),
+        [
+            (errors.NotAuthenticated("gone"), 401, "Log opnieuw in"),
+            (errors.RateLimited("slow down", 60), 429, "Te vaak geprobeerd"),
+            (errors.ConfigurationError("no key"), 500, "Er ging bij ons iets mis"),
+            (errors.InvalidInput("bad"), 422, "Er klopt iets niet"),
+            (errors.MandateNotFound("no"), 404, "Pagina niet gevonden"),
+        ],
+    )
+    async def test_each_status_has_its_page(
+        self, error: errors.RegistryError, status: int, heading: str
+    ) -> None:
+        request = Request({"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""})
+        page = await registry_error(request, error)
+        assert page.status_code == status
+        assert heading in bytes(page.body).decode()
+        if status == 429:
+            assert page.headers["Retry-After"] == "60"

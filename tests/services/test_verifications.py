@@ -468,7 +468,9 @@ class TestCheckNotices:
         )
         assert len(notices) == 1
         assert notices[0].subject == "Energie BV heeft de machtiging voor Jan de Vries gecontroleerd"
-        assert "voor: het contract opzeggen" in (notices[0].body_text or "")
+        assert "dit voor u mag doen: het contract opzeggen. Dat mag met deze machtiging" in (
+            notices[0].body_text or ""
+        )
         assert "agent-7" not in (notices[0].body_text or "")
 
     async def test_the_holder_switches_them_on_and_off(

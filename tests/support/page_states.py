@@ -14,6 +14,7 @@ One row is one (template, state): who looks (a visitor, the holder, an agent, an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,6 @@ from registry.email.render import LOCALES, TIMEZONE
 from registry.services import (
     ServiceContext,
     api_keys,
-    authenticators,
     codes,
     holders,
     mandates,
@@ -39,6 +39,8 @@ from tests.support.world import AGENT, HOLDER, JAN, World, new_invitation, new_r
 Who = Literal["visitor", "holder", "agent", "admin"]
 Facts = Callable[[World, Language], list[str]]
 Prepare = Callable[[ServiceContext, World], Awaitable[dict[str, str]]]
+# The fields of a form, from the world and `values`: what `prepare` made, the page it is posted from
+# ("page") and the site's time as a POSIX timestamp ("now").
 Form = Callable[[World, dict[str, str]], dict[str, str | list[str]]]
 Where = Callable[[World, dict[str, str]], str]  # a path, from the world and what `prepare` gave
 
@@ -104,15 +106,22 @@ def fresh_request(email: str) -> Prepare:
     return prepare
 
 
-async def fresh_enrolment(ctx: ServiceContext, world: World) -> dict[str, str]:
-    """A new invitation for Jan's app, already showing its secret: the first code to activate it."""
+async def fresh_invitation(ctx: ServiceContext, world: World) -> dict[str, str]:
+    """A new mandate for Jan, and an invitation to set up his app for it (a mandate has one app, so each
+    visit needs its own)."""
     holder = await holders.find(ctx, HOLDER)
     assert holder is not None
-    token = await new_invitation(ctx, holder, world.ref("active"))
-    found = await authenticators.invitation(ctx, token)
-    assert found is not None
-    enrolment = await authenticators.enrol(ctx, found[1])
-    return {"token": token, "code": pyotp.TOTP(enrolment.secret).at(ctx.clock.now())}
+    proxy = mandates.Proxy(JAN.name, JAN.relation, JAN.email)
+    draft = mandates.Draft(organisation="energie-bv", proxy=proxy, scope=["information"])
+    mandate = await mandates.grant(ctx, holder, draft)
+    return {"token": await new_invitation(ctx, holder, mandate.reference)}
+
+
+def first_app_code(world: World, values: dict[str, str]) -> dict[str, str | list[str]]:
+    """What the proxy types after adding the key the page shows to the app: the app's code of now."""
+    key = re.search(r'id="secret">([A-Z2-7 ]+)<', values["page"])
+    assert key, "the page shows no key to type into the app"
+    return {"code": pyotp.TOTP(key.group(1).replace(" ", "")).at(float(values["now"]))}
 
 
 async def fresh_console_link(ctx: ServiceContext, world: World) -> dict[str, str]:
@@ -352,12 +361,12 @@ PROXY_PAGES = [
     PageState(
         "enrol_done.html",
         "app set up",
-        lambda w, lang: [w.ref("active"), "Energie BV"],
-        prepare=fresh_enrolment,
+        lambda w, lang: ["Energie BV", t(lang, "De app is klaar", "The app is ready")],
+        prepare=fresh_invitation,
         path=lambda w, v: f"/enrol/{v['token']}",
         first=lambda w, v: {},
         post_to=lambda w, v: f"/enrol/{v['token']}/activate",
-        form=lambda w, v: {"code": v["code"]},
+        form=first_app_code,
     ),
     PageState(
         "enrol_gone.html",
@@ -513,7 +522,7 @@ CONSOLE_PAGES = [
     PageState(
         "console/verify.html",
         "not verified",
-        _say("Niet goedgekeurd", "Not approved"),
+        _say("Niet goedgekeurd", "Not verified"),
         who="agent",
         path=lambda w, v: "/console",
         form=_verify("billing", code="12345678"),

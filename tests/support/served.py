@@ -99,9 +99,10 @@ async def open_row(
     cookies = cookies_for(row, site.world, site.language)
     await context.add_cookies([{"name": k, "value": v, "url": site.base} for k, v in cookies.items()])
     page = await context.new_page()
-    where = visit(row, site.world, await prepared(site, row))
+    where = visit(row, site.world, await prepared(site, row), real_now())
     await page.goto(site.base + where.path)
-    for target, form in where.posts:
+    for target, fields in where.posts:
+        form = fields(await page.content())
         async with page.expect_navigation():
             await page.evaluate(FILL_AND_SUBMIT, [target, form])
     await page.wait_for_load_state("load")

@@ -6,7 +6,9 @@ session of whoever looks at the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from registry.vocabulary import Language
 from registry.web.console import CONSOLE_COOKIE
@@ -24,20 +26,30 @@ def cookies_for(row: PageState, world: World, language: Language) -> dict[str, s
     return cookies
 
 
+Fields = dict[str, str | list[str]]
+
+
 @dataclass(frozen=True)
 class Visit:
-    """Where to go, then which forms to post where, in order, with what `prepare` made."""
+    """Where to go, then which forms to post where, in order. Each form's fields are made from the page
+    it is posted from, as a person reads what to type there (an authenticator's key, say)."""
 
     path: str
-    posts: list[tuple[str, dict[str, str | list[str]]]]
+    posts: list[tuple[str, Callable[[str], Fields]]]
 
 
-def visit(row: PageState, world: World, values: dict[str, str]) -> Visit:
+def visit(row: PageState, world: World, values: dict[str, str], now: datetime) -> Visit:
+    """`now` is the site's time (a frozen clock in process, the real one behind `serve`)."""
     assert row.path is not None, f"{row.id} is not a page"
+    values = {**values, "now": str(now.timestamp())}
     path = row.path(world, values)
-    posts = [(path, row.first(world, values))] if row.first else []
-    if row.form:
-        posts.append(((row.post_to or row.path)(world, values), row.form(world, values)))
+    posts: list[tuple[str, Callable[[str], Fields]]] = []
+    if row.first is not None:
+        first = row.first
+        posts.append((path, lambda page: first(world, {**values, "page": page})))
+    if row.form is not None:
+        form, target = row.form, (row.post_to or row.path)(world, values)
+        posts.append((target, lambda page: form(world, {**values, "page": page})))
     return Visit(path, posts)
 
 

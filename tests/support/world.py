@@ -191,12 +191,6 @@ async def seed(ctx: ServiceContext, clock: FrozenClock, language: Language) -> W
             lambda: check(active.reference, "00000000" if wrong else issued.code, action),
         )
 
-    await checked("allowed", "billing")
-    await checked("refused", "orders")
-    await checked("verified", None)
-    await checked("not_verified", "billing", wrong=True)
-    world.code = (await codes.issue(ctx, active)).code
-
     for _ in range(5):  # a soft lock
         await s.mailing(
             {"mandate_locked": "mandate_locked", "mandate_locked_proxy": "mandate_locked_proxy"},
@@ -224,6 +218,12 @@ async def seed(ctx: ServiceContext, clock: FrozenClock, language: Language) -> W
     await s.mailing({"sign_in": "sign_in"}, lambda: sign_in.request_link(ctx, HOLDER, "127.0.0.1", language))
     world.tokens["sign_in"] = _token(world.mail["sign_in"], "sign-in")
     await s.mailing({"mandate_expiring": "mandate_expiring"}, lambda: _expiring(s, holder))
+    # Last, so that they are on the first page of the holder's activity.
+    await checked("allowed", "billing")
+    await checked("refused", "orders")
+    await checked("verified", None)
+    await checked("not_verified", "billing", wrong=True)
+    world.code = (await codes.issue(ctx, active)).code
     return world
 
 

@@ -80,15 +80,14 @@ async def open_page(site: Site, row: PageState) -> httpx.Response:
     if row.prepare is not None:
         async with session_scope(site.wiring.session_factory) as session:
             values = await row.prepare(site.wiring.context(session), site.world)
-    where = visit(row, site.world, values)
+    where = visit(row, site.world, values, site.wiring.clock.now())
     transport = httpx.ASGITransport(app=site.app, raise_app_exceptions=False)
     cookies = cookies_for(row, site.world, site.language)
     async with httpx.AsyncClient(transport=transport, base_url=BASE, cookies=cookies) as client:
         page = await client.get(where.path, follow_redirects=True)
-        for target, form in where.posts:
-            page = await client.post(
-                target, data={**form, "csrf_token": csrf_of(page)}, follow_redirects=True
-            )
+        for target, fields in where.posts:
+            form = {**fields(page.text), "csrf_token": csrf_of(page)}
+            page = await client.post(target, data=form, follow_redirects=True)
     return page
 
 

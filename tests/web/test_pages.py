@@ -17,7 +17,9 @@ GRANT = {
     "proxy_name": "Jan de Vries",
     "relation": "partner",
     "scope": ["information", "termination"],
-    "valid_until": "2027-06-30",
+    "valid_until-day": "30",
+    "valid_until-month": "6",
+    "valid_until-year": "2027",
 }
 
 
@@ -44,7 +46,9 @@ class TestGrant:
                 "csrf_token": signed_in,
                 "proxy_name": "Jan de Vries",
                 "proxy_email": "jan at home",
-                "valid_until": "31-12-2027",
+                "valid_until-day": "31",
+                "valid_until-month": "12",
+                "valid_until-year": "27",
             },
         )
         assert page.status_code == 422
@@ -59,7 +63,8 @@ class TestGrant:
     ) -> None:
         review = await client.post("/mandates/new", data={**GRANT, "csrf_token": signed_in})
         assert "Controleer uw machtiging" in review.text
-        assert "Let op: Jan de Vries mag ook uw contract wijzigen of opzeggen" in review.text
+        assert "Let op: Jan de Vries kan dan uw contract opzeggen." in review.text
+        assert "contactgegevens wijzigen." not in review.text  # only what the chosen options allow
         holder = await holders.find(ctx, "anna@example.nl")
         assert holder is not None
         assert await mandates.list_for_holder(ctx, holder) == []  # nothing granted by the review
@@ -137,7 +142,7 @@ class TestProtection:
     async def test_pages_need_a_session(self, client: httpx.AsyncClient) -> None:
         for path in ("/mandates", "/mandates/new", "/mandates/M-3479-BCDF-7"):
             response = await client.get(path)
-            assert (response.status_code, response.headers["location"]) == (303, "/sign-in")
+            assert (response.status_code, response.headers["location"]) == (303, "/sign-in?reason=page")
 
 
 class TestRevoke:
@@ -171,14 +176,26 @@ class TestChangeAndActivity:
         reference = (await grant(client, signed_in)).headers["location"].split("/")[2].split("?")[0]
         bad = await client.post(
             f"/mandates/{reference}/change",
-            data={"csrf_token": signed_in, "valid_until": "2040-01-01", "scope": "billing"},
+            data={
+                "csrf_token": signed_in,
+                "valid_until-day": "1",
+                "valid_until-month": "1",
+                "valid_until-year": "2040",
+                "scope": "billing",
+            },
         )
         assert bad.status_code == 422
         assert 'id="valid_until-error"' in bad.text
-        assert 'value="2040-01-01"' in bad.text
+        assert 'name="valid_until-year" value="2040"' in bad.text
         ok = await client.post(
             f"/mandates/{reference}/change",
-            data={"csrf_token": signed_in, "valid_until": "2027-03-31", "scope": "billing"},
+            data={
+                "csrf_token": signed_in,
+                "valid_until-day": "31",
+                "valid_until-month": "03",
+                "valid_until-year": "2027",
+                "scope": "billing",
+            },
         )
         assert ok.headers["location"] == f"/mandates/{reference}?done=changed"
         page = await client.get(ok.headers["location"])
@@ -204,8 +221,8 @@ class TestChangeAndActivity:
             },
         )
         activity = await client.get("/activity")
-        assert "Gecontroleerd: de code klopte (informatie opvragen)" in activity.text
-        assert re.search(r"Energie BV, Agent [0-9A-F]{4}", activity.text)
+        assert "Gecontroleerd: de code klopte, en ‘informatie opvragen’ mag" in activity.text
+        assert re.search(r"Energie BV, Medewerker [0-9A-F]{4}", activity.text)
         assert "crm-agent-0042" not in activity.text
         assert "Belcode gemaakt" in activity.text
         assert "Machtiging gegeven" in activity.text

@@ -83,7 +83,7 @@ class TestSessions:
         assert (await client.get("/mandates")).status_code == 200
         clock.advance(timedelta(minutes=30))
         gone = await client.get("/mandates")
-        assert (gone.status_code, gone.headers["location"]) == (303, "/sign-in")
+        assert (gone.status_code, gone.headers["location"]) == (303, "/sign-in?reason=page")
 
     async def test_twelve_hours_at_most(
         self, client: httpx.AsyncClient, ctx: ServiceContext, clock: FrozenClock
