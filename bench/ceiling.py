@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from registry import logs
+from registry.http import logs
 
 app = FastAPI()
 

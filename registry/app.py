@@ -18,21 +18,22 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from registry import __version__, api, logs, web
+from registry import __version__, api, web
 from registry.api import errors as api_errors
 from registry.api import webhooks as api_webhooks
 from registry.api.errors import PROBLEM_JSON
 from registry.api.lane import Lane, VerificationLane
-from registry.asgi import HttpMiddleware, on_start
 from registry.clock import Clock
 from registry.email.senders import EmailSender
 from registry.errors import RegistryError
-from registry.metrics import CountRequests
+from registry.http import logs
+from registry.http.asgi import HttpMiddleware, on_start
+from registry.http.metrics import CountRequests
 from registry.settings import Settings
 from registry.web import errors as web_errors
 from registry.web.policy import PAGE_POLICY
 from registry.wiring import Wiring
-from registry.worker import BackgroundWorker
+from registry.worker.background import BackgroundWorker
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request, Exception], Awaitable[Response]]

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr
 
-from registry.vocabulary import Action, Binding, DeclineReason, Relation, RequestStatus
+from registry.domain.vocabulary import Action, Binding, DeclineReason, Relation, RequestStatus
 
 
 class FieldProblem(BaseModel):

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from registry.clock import Clock, SystemClock
-from registry.db import SessionFactory, create_engine, create_session_factory
+from registry.db.engine import SessionFactory, create_engine, create_session_factory
 from registry.email.render import Mailer, Renderer
 from registry.email.senders import EmailSender, build_sender
-from registry.outbox import OutboxWorker
-from registry.ratelimit import RequestBudget
+from registry.http.ratelimit import RequestBudget
 from registry.services import ServiceContext
 from registry.settings import Keys, Settings
+from registry.worker.outbox import OutboxWorker
 
 
 @dataclass

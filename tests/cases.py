@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.services import api_keys, codes, holders, mandates, organisations
 from registry.wiring import Wiring
 

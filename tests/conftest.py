@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from registry import migrations
 from registry.app import create_app
 from registry.clock import FrozenClock
-from registry.db import create_engine
+from registry.db.engine import create_engine
 from registry.email.render import Mailer, Renderer
 from registry.email.senders import InMemorySender
+from registry.http.ratelimit import RequestBudget
 from registry.models import Holder, Organisation
-from registry.ratelimit import RequestBudget
 from registry.services import ServiceContext, holders, organisations
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.services import ServiceContext, api_keys, organisations
 from registry.settings import new_key
 from registry.wiring import Wiring

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from registry.db import create_engine
+from registry.db.engine import create_engine
+from registry.domain.references import check_character
 from registry.models import AuditEvent
-from registry.references import check_character
 from registry.settings import new_key
 from tests.conftest import TEST_DATABASE_URL, Databases, make_settings
 from tests.servers import wait_ready

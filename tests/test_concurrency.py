@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from registry import otp
-from registry.db import session_scope
+from registry.crypto import otp
+from registry.db.engine import session_scope
+from registry.domain.references import check_character
 from registry.models import ApiKey, ApiKeyFailures, AuditEvent, Mandate, MandateFailure, MandateGuard
-from registry.references import check_character
 from registry.services import api_keys, authenticators, codes, holders, mandates, organisations
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registry.db import create_engine, create_session_factory, ping, session_scope, snapshot_scope
+from registry.db.engine import create_engine, create_session_factory, ping, session_scope, snapshot_scope
 from registry.models import Organisation
 from registry.settings import Settings
 from tests.conftest import NOW, Databases, make_settings

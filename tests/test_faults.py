@@ -26,7 +26,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from registry import migrations
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.models import AuditEvent, OutboxMessage, Verification
 from registry.services import sign_in
 from registry.settings import new_key

@@ -1,4 +1,4 @@
-"""Logs (registry/logs.py): JSON lines with the request's id on every line of it, and never a secret."""
+"""Logs (registry/http/logs.py): JSON lines with the request's id on every line of it, and never a secret."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import structlog
 
-from registry import logs
+from registry.http import logs
 from registry.settings import new_key
 from tests.conftest import Databases, make_settings
 from tests.servers import wait_ready

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from registry import migrations
-from registry.db import create_engine
+from registry.db.engine import create_engine
 from tests.conftest import Databases, make_settings
 
 

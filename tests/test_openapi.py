@@ -12,7 +12,7 @@ from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV30SpecValidat
 from pydantic import BaseModel, Field
 
 from registry.cli import spec_text
-from registry.openapi_export import (
+from registry.cli.openapi_export import (
     OPENAPI_30_FILE,
     SWAGGER_20_FILE,
     render,

@@ -15,9 +15,9 @@ import pytest
 from sqlmodel import col, func, select
 
 from registry.clock import FrozenClock
+from registry.domain.vocabulary import MandateStatus
 from registry.models import AuditEvent, CallCode, Holder, Mandate, MandateRequest, OutboxMessage, WebSession
 from registry.services import ServiceContext, api_keys, codes, mandate_requests, organisations
-from registry.vocabulary import MandateStatus
 from tests.conftest import NOW
 from tests.web.conftest import csrf_of, post_form, sign_in
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry import otp
+from registry.crypto import otp
 from registry.errors import InvalidCode
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()

@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from registry.clock import FrozenClock
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.models import AuditEvent, OutboxMessage
 from registry.services import holders, mandates, organisations
 from registry.settings import Settings

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from registry.vocabulary import LANGUAGES, Language
+from registry.domain.vocabulary import LANGUAGES, Language
 from tests.conftest import TEST_DATABASE_URL, Databases
 from tests.support.page_states import PAGES, PageState
 from tests.support.served import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS, Served, open_row, served

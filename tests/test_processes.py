@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.services import holders, sign_in
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring

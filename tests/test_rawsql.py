@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from registry import rawsql
-from registry.rawsql import BatchFailed, Statement
+from registry.db import rawsql
+from registry.db.rawsql import BatchFailed, Statement
 from tests.conftest import Databases
 
 ECHO = Statement("SELECT :text, :number, :flag, :moment, :nothing")

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
+from registry.domain.references import ALPHABET, is_consistent, new_reference, parse_reference
 from registry.errors import InvalidReference
-from registry.references import ALPHABET, is_consistent, new_reference, parse_reference
 
 SAMPLES = 10_000
 
@@ -46,7 +46,7 @@ class TestCheckCharacter:
 
 
 def _check(body: str) -> str:
-    from registry.references import check_character
+    from registry.domain.references import check_character
 
     return check_character(body)
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from registry import migrations
 from registry.app import create_app
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.services import api_keys, codes, holders, mandates, organisations
 from registry.wiring import Wiring
 from tests.conftest import make_settings

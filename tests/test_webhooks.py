@@ -22,8 +22,8 @@ from registry.app import create_app
 from registry.clock import FrozenClock
 from registry.models import Holder, OutboxMessage, WebhookDelivery
 from registry.services import ServiceContext, api_keys, mandates
-from registry.webhook_delivery import WebhookWorker
 from registry.wiring import Wiring
+from registry.worker.webhook_delivery import WebhookWorker
 from tests.smtp import free_port
 from tests.web.conftest import csrf_of, sign_in
 

@@ -9,11 +9,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from registry.clock import FrozenClock
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.models import AuditEvent, AuditSeal
 from registry.services import audit
 from registry.wiring import Wiring
-from registry.worker import BackgroundWorker
+from registry.worker.background import BackgroundWorker
 from tests.conftest import NOW, Databases, make_settings
 
 pytestmark = pytest.mark.committed

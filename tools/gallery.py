@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 from playwright.async_api import async_playwright
 
 from registry import migrations
-from registry.vocabulary import LANGUAGES, Language
+from registry.domain.vocabulary import LANGUAGES, Language
 from tests.support.page_states import EMAILS, PAGES, PageState
 from tests.support.reading import read
 from tests.support.served import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS, Served, open_row, served

@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from registry.api.deps import Context
+from registry.db.unit_of_work import wiring_of
 from registry.errors import NotAuthenticated, RateLimited
 from registry.services import api_keys
 from registry.services.api_keys import Caller
-from registry.unit_of_work import wiring_of
 
 # Documents the scheme in the spec; the header is read below so that every failure is one problem+json.
 bearer = HTTPBearer(

@@ -1,5 +1,5 @@
 """Dependencies of API routes."""
 
-from registry.unit_of_work import Context, Session, get_session, get_wiring
+from registry.db.unit_of_work import Context, Session, get_session, get_wiring
 
 __all__ = ["Context", "Session", "get_session", "get_wiring"]

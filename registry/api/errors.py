@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import errors
+from registry.http.statuses import status_of, status_of_class
 from registry.schemas import FieldProblem, Problem
-from registry.statuses import status_of, status_of_class
 
 log = logging.getLogger(__name__)
 

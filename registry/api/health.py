@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from registry import metrics
 from registry.api.deps import get_wiring
 from registry.api.errors import DATABASE_DOWN, responses
-from registry.db import ping
+from registry.db.engine import ping
+from registry.http import metrics
 from registry.schemas import Health, Readiness
 from registry.wiring import Wiring
 
@@ -39,7 +39,7 @@ async def readyz(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Readiness:
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus(wiring: Annotated[Wiring, Depends(get_wiring)]) -> Response:
-    """Prometheus metrics (registry/metrics.py). For the operator's scraper, not for the internet: the
+    """Prometheus metrics (registry/http/metrics.py). For the operator's scraper, not for the internet: the
     reverse proxy of compose.yaml does not pass it on."""
     body = await metrics.exposition(wiring.session_factory, wiring.clock.now())
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -31,13 +31,14 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from starlette.types import Message, Receive, Scope, Send
 
-from registry import metrics, rawsql
-from registry.asgi import HttpMiddleware
-from registry.db import SQLITE_PRAGMAS
+from registry.crypto.security import keyed_hash
+from registry.db import rawsql
+from registry.db.engine import SQLITE_PRAGMAS
+from registry.db.rawsql import Call, Result
 from registry.errors import RegistryError
-from registry.rawsql import Call, Result
+from registry.http import metrics
+from registry.http.asgi import HttpMiddleware
 from registry.schemas import VerificationRequest
-from registry.security import keyed_hash
 from registry.services import api_keys, verifications
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from registry.api.deps import Context, get_wiring
 from registry.api.errors import AUTHENTICATED, MALFORMED_BODY, ONCE, responses
 from registry.api.idempotency import OnceDep
 from registry.clock import rfc3339
-from registry.live import request_events
+from registry.domain.vocabulary import RequestStatus
+from registry.http.live import request_events
 from registry.schemas import MandateRequestCreate, MandateRequestOut
 from registry.services import mandate_requests, verifications
 from registry.services.mandate_requests import RequestView
 from registry.services.mandates import Proxy
-from registry.vocabulary import RequestStatus
 from registry.wiring import Wiring
 
 router = APIRouter(tags=["mandate requests"])

@@ -15,7 +15,7 @@ from registry.api.idempotency import OnceDep
 from registry.clock import rfc3339
 from registry.models import Mandate
 from registry.schemas import MandateOut, MandatePage
-from registry.services import lookup, mandates
+from registry.services import mandates, organisation_mandates
 
 router = APIRouter(tags=["mandates"])
 Reference = Path(max_length=40, description="The mandate reference; case, spaces and dashes do not matter.")
@@ -50,12 +50,17 @@ async def list_mandates(
     status: Literal["active", "scheduled", "expired", "revoked"] | None = Query(
         None, description="Only mandates in this state now."
     ),
-    limit: int = Query(lookup.DEFAULT_LIMIT, ge=1, le=lookup.MAX_LIMIT, description="At most this many."),
+    limit: int = Query(
+        organisation_mandates.DEFAULT_LIMIT,
+        ge=1,
+        le=organisation_mandates.MAX_LIMIT,
+        description="At most this many.",
+    ),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
 ) -> MandatePage:
     """Show the authorised persons next to a customer in your CRM. Needs the scope `mandates:read`.
     Mandates waiting for the holder's confirmation are under /v1/mandate-requests instead."""
-    page = await lookup.list_mandates(
+    page = await organisation_mandates.list_mandates(
         ctx, caller, customer_reference=customer_reference, status=status, limit=limit, cursor=cursor
     )
     return MandatePage(items=[out(ctx, m) for m in page.items], next_cursor=page.next_cursor)
@@ -70,7 +75,7 @@ async def list_mandates(
 )
 async def get_mandate(caller: CallerDep, ctx: Context, reference: str = Reference) -> MandateOut:
     """Another organisation's mandate is 404, as is a reference that does not exist."""
-    return out(ctx, await lookup.get_mandate(ctx, caller, reference))
+    return out(ctx, await organisation_mandates.get_mandate(ctx, caller, reference))
 
 
 @router.post(
@@ -89,7 +94,7 @@ async def confirm_customer(
     holder is your customer: checks then answer binding `organisation_confirmed`. Needs `mandates:write`."""
     if (replay := await once.replay()) is not None:
         return replay
-    mandate = await lookup.confirm_customer(ctx, caller, reference)
+    mandate = await organisation_mandates.confirm_customer(ctx, caller, reference)
     return await once.answer(200, out(ctx, mandate).model_dump_json())
 
 
@@ -103,4 +108,4 @@ async def confirm_customer(
 async def withdraw_customer(caller: CallerDep, ctx: Context, reference: str = Reference) -> MandateOut:
     """Checks answer binding `unconfirmed` again. A mandate from your own oral-mandate request stays
     `organisation_confirmed` (409)."""
-    return out(ctx, await lookup.withdraw_customer(ctx, caller, reference))
+    return out(ctx, await organisation_mandates.withdraw_customer(ctx, caller, reference))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from registry import errors, metrics
+from registry import errors
 from registry.api.auth import CallerDep
 from registry.api.deps import Context
 from registry.api.errors import AUTHENTICATED, MALFORMED_BODY, ONCE, responses
 from registry.api.idempotency import OnceDep
+from registry.http import metrics
 from registry.schemas import VerificationAnswer, VerificationRequest
 from registry.services import verifications
 

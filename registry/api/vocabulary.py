@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from registry import errors
 from registry.api.errors import responses
-from registry.references import parse_reference
+from registry.domain.references import parse_reference
+from registry.domain.vocabulary import Action
 from registry.schemas import ActionInfo, ActionList, ReferenceCheck
-from registry.vocabulary import Action
 
 router = APIRouter(tags=["vocabulary"])
 

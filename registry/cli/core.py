@@ -13,9 +13,10 @@ from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from registry import logs, migrations
-from registry.db import session_scope, snapshot_scope
+from registry import migrations
+from registry.db.engine import session_scope, snapshot_scope
 from registry.errors import ConfigurationError, RegistryError
+from registry.http import logs
 from registry.services import (
     ServiceContext,
 )
@@ -152,5 +153,5 @@ def ensure_schema(settings: Settings) -> None:
 
 
 def setup_logging() -> None:
-    """The logging of `serve` for the other long-running commands (`worker`): registry/logs.py."""
+    """The logging of `serve` for the other long-running commands (`worker`): registry/http/logs.py."""
     logs.install(Settings())

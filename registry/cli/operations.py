@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from registry import __version__, backup, migrations
+from registry import __version__, migrations
 from registry.cli.core import (
     DEFAULT_SPEC,
     app,
@@ -26,12 +26,13 @@ from registry.cli.core import (
     setup_logging,
     with_wiring,
 )
+from registry.cli.openapi_export import OPENAPI_30_FILE, SWAGGER_20_FILE, render, to_openapi_30, to_swagger_20
+from registry.db import backup
 from registry.errors import ConfigurationError
-from registry.openapi_export import OPENAPI_30_FILE, SWAGGER_20_FILE, render, to_openapi_30, to_swagger_20
 from registry.services import audit, demo, keyring
 from registry.settings import Settings, new_key
 from registry.wiring import Wiring
-from registry.worker import BackgroundWorker
+from registry.worker.background import BackgroundWorker
 
 
 @app.command()
@@ -63,7 +64,7 @@ def serve(
 
 
 # How `serve` runs uvicorn; bench/verify.py serves its ceiling app with the same options.
-# `log_config: None`: uvicorn leaves logging alone; the app sets it up (registry/logs.py) in each worker.
+# `log_config: None`: uvicorn leaves logging alone; the app sets it up (registry/http/logs.py) in each worker.
 UVICORN: dict[str, Any] = {
     "log_config": None,
     "log_level": "info",

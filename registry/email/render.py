@@ -19,9 +19,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.clock import Clock
+from registry.domain.vocabulary import Language, agent_label
 from registry.models import OutboxMessage
 from registry.repositories import OutboxRepository
-from registry.vocabulary import Language, agent_label
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}

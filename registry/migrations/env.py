@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import Connection, event
 from sqlmodel import SQLModel
 
-from registry.db import create_engine
+from registry.db.engine import create_engine
 from registry.models import UTCDateTime  # registers the tables too
 from registry.settings import Settings
 

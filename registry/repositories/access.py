@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
-from registry import rawsql
+from registry.db import rawsql
 from registry.models import ApiKey, ApiKeyFailures, Organisation
 from registry.repositories.base import Repository
 

@@ -1,4 +1,4 @@
-"""The statements of a verification, in plain SQL for `registry.rawsql` batches (the hot path).
+"""The statements of a verification, in plain SQL for `registry.db.rawsql` batches (the hot path).
 
 Each function gives one call of a batch. The first batch finds the caller by its key's hash in the same
 round trip as it locks and reads: a revoked key, or one of an inactive organisation, matches no mandate.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from registry.rawsql import Call, Statement
+from registry.db.rawsql import Call, Statement
 from registry.repositories.audit import GENESIS
 
 SAVEPOINT = Statement("SAVEPOINT verification")

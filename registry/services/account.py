@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from registry.domain.vocabulary import EffectiveStatus
 from registry.models import Holder
 from registry.repositories import AuditRepository, MandateRepository, MandateRequestRepository
 from registry.services import ServiceContext, audit, mandates, sign_in
-from registry.vocabulary import EffectiveStatus
 
 EVERYTHING = 10_000
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from registry.domain.vocabulary import Outcome
 from registry.models import Holder
 from registry.repositories import AuditRepository
 from registry.services import ServiceContext
-from registry.vocabulary import Outcome
 
 PAGE = 25
 SHOWN = {

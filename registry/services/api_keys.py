@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm.attributes import set_committed_value
 
+from registry.crypto.security import first_found, keyed_hash
 from registry.errors import ApiKeyNotFound, Conflict, FieldError, InvalidInput, NotAuthenticated, NotPermitted
 from registry.models import ApiKey, Organisation
 from registry.repositories import ApiKeyRepository
-from registry.security import first_found, keyed_hash
 from registry.services import ServiceContext, audit, organisations
 
 KEY_PREFIX = "mrk_"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from registry import otp
+from registry.crypto import otp
+from registry.crypto.security import decrypt, encrypt, first_found, keyed_hash, new_token
+from registry.domain.vocabulary import EffectiveStatus, Language
 from registry.errors import Conflict, InvalidInput, MandateNotActive
 from registry.models import Authenticator, AuthenticatorInvitation, Holder, Mandate
 from registry.repositories import AuthenticatorRepository, InvitationRepository, OrganisationRepository
-from registry.security import decrypt, encrypt, first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, mandates, notifications
 from registry.services.holders import normalise_email
 from registry.services.mandates import effective_status
-from registry.vocabulary import EffectiveStatus, Language
 
 PENDING, ACTIVE = "pending", "active"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from registry import otp
+from registry.crypto import otp
+from registry.crypto.security import equal, keyed_hash, keyed_hashes
+from registry.domain.vocabulary import EffectiveStatus
 from registry.errors import InvalidInput, MandateNotActive
 from registry.models import CallCode, Mandate
 from registry.repositories import CodeRepository, MandateRepository
-from registry.security import equal, keyed_hash, keyed_hashes
 from registry.services import ServiceContext, audit
 from registry.services.mandates import effective_status
 from registry.settings import Keys
-from registry.vocabulary import EffectiveStatus
 
 SHORTEST = timedelta(minutes=15)
 LONGEST = timedelta(days=7)

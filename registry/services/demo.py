@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from registry.domain.vocabulary import Action, EffectiveStatus
 from registry.models import Mandate, Organisation
 from registry.repositories import (
     ApiKeyRepository,
@@ -17,7 +18,6 @@ from registry.repositories import (
     OrganisationRepository,
 )
 from registry.services import ServiceContext, api_keys, codes, holders, mandates, members, organisations
-from registry.vocabulary import Action, EffectiveStatus
 
 ORGANISATIONS = (("energie-bv", "Energie BV"), ("telecom-nl", "Telecom NL"))
 HOLDER_EMAIL = "anna.de.vries@example.nl"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
+from registry.domain.vocabulary import LANGUAGES
 from registry.errors import InvalidInput
 from registry.models import Holder
 from registry.repositories import HolderRepository
 from registry.services import ServiceContext, audit
-from registry.vocabulary import LANGUAGES
 
 
 def normalise_email(address: str, field: str = "email") -> str:

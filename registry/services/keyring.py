@@ -7,8 +7,8 @@ reencrypt`; drop the old key. Values stay readable at every step, because each n
 
 from __future__ import annotations
 
+from registry.crypto.security import decrypt, encrypt
 from registry.repositories import AuthenticatorRepository, WebhookDeliveryRepository
-from registry.security import decrypt, encrypt
 from registry.services import ServiceContext, audit
 
 

@@ -16,6 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from registry.crypto.security import first_found, keyed_hash, keyed_hashes, new_token
+from registry.domain.vocabulary import (
+    LANGUAGES,
+    Binding,
+    DeclineReason,
+    Language,
+    MandateStatus,
+    RequestOrigin,
+    RequestStatus,
+)
 from registry.errors import (
     FieldError,
     InvalidInput,
@@ -27,7 +37,6 @@ from registry.errors import (
 )
 from registry.models import Holder, Mandate, MandateRequest, Organisation
 from registry.repositories import MandateRequestRepository, RequestBlockRepository
-from registry.security import first_found, keyed_hash, keyed_hashes, new_token
 from registry.services import (
     ServiceContext,
     audit,
@@ -40,15 +49,6 @@ from registry.services import (
 )
 from registry.services.api_keys import Caller
 from registry.services.mandates import Draft, Proxy
-from registry.vocabulary import (
-    LANGUAGES,
-    Binding,
-    DeclineReason,
-    Language,
-    MandateStatus,
-    RequestOrigin,
-    RequestStatus,
-)
 
 LIFETIME = timedelta(hours=24)
 OPEN_PER_ADDRESS = 3  # open proxy-initiated requests per address per organisation

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from registry import references
+from registry.crypto.security import first_found, keyed_hash, new_token
+from registry.domain import references
+from registry.domain.vocabulary import Action, Basis, Binding, EffectiveStatus, MandateStatus, Relation
 from registry.errors import (
     FieldError,
     InvalidInput,
@@ -25,10 +27,8 @@ from registry.errors import (
 )
 from registry.models import Holder, Mandate, Organisation, RevokeLink
 from registry.repositories import HolderRepository, MandateRepository
-from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, notifications, organisations, validity, webhooks
 from registry.services.holders import normalise_email
-from registry.vocabulary import Action, Basis, Binding, EffectiveStatus, MandateStatus, Relation
 
 PHONE_CHARACTERS = set("+0123456789 ()-")
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from registry.crypto.security import first_found, keyed_hash, new_token
+from registry.domain.vocabulary import LANGUAGES, Language, Outcome, RequestStatus
 from registry.errors import Conflict, InvalidInput, MemberNotFound, NotAuthenticated, NotPermitted
 from registry.models import ApiKey, ConsoleSession, Member, Organisation
 from registry.repositories import (
@@ -22,11 +24,9 @@ from registry.repositories import (
     HistoryRepository,
     MemberRepository,
 )
-from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, holders, mandate_requests, organisations, sign_in
 from registry.services.api_keys import Caller
 from registry.services.verifications import agent_pseudonym
-from registry.vocabulary import LANGUAGES, Language, Outcome, RequestStatus
 
 LINK_PURPOSE = "console-sign-in"
 CONSOLE_SCOPES = ["verify", "mandate_requests:write"]

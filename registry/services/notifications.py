@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from registry.domain.vocabulary import Action, Language, Outcome, Relation
 from registry.models import ApiKey, Holder, Mandate, Organisation
 from registry.repositories import HolderRepository, OrganisationRepository
 from registry.services import ServiceContext
-from registry.vocabulary import Action, Language, Outcome, Relation
 
 
 def mandate_context(mandate: Mandate, organisation: Organisation, language: Language) -> dict[str, Any]:

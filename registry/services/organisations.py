@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from registry.domain.vocabulary import LANGUAGES
 from registry.errors import FieldError, InvalidInput, OrganisationExists, OrganisationNotFound
 from registry.models import Organisation
 from registry.repositories import OrganisationRepository
 from registry.services import ServiceContext, audit
 from registry.services.holders import normalise_email
-from registry.vocabulary import LANGUAGES
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 

@@ -10,10 +10,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from registry.crypto.security import first_found, keyed_hash, new_token
 from registry.errors import NotAuthenticated, RateLimited
 from registry.models import ConsoleSession, Holder, SignInLink, WebSession
 from registry.repositories import SessionRepository, SignInRepository
-from registry.security import first_found, keyed_hash, new_token
 from registry.services import ServiceContext, audit, holders
 
 LINK_LIFETIME = timedelta(minutes=15)

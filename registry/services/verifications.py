@@ -9,7 +9,7 @@ the code is spent by a conditional UPDATE whose row count decides. Every failure
 does the same work: the same statements, and the code hashed even when there is nothing to compare.
 
 This is the hot path of the service, so it talks to the database in two batches of plain SQL
-(`registry.rawsql`; one round trip each on PostgreSQL) instead of the ORM's fifteen statements:
+(`registry.db.rawsql`; one round trip each on PostgreSQL) instead of the ORM's fifteen statements:
 first lock and read (guards, the key's use, audit head, candidates, the key's failures), then decide in
 Python, then write (guards, failures, the spend, the receipt, the audit events and heads, the key's
 failure bucket). docs/performance.md has the numbers.
@@ -28,8 +28,13 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import metrics, otp, rawsql, references
 from registry.clock import rfc3339
+from registry.crypto import otp
+from registry.crypto.security import decrypt, keyed_hash
+from registry.db import rawsql
+from registry.db.rawsql import Call, Result, json_of, time_of
+from registry.domain import references
+from registry.domain.vocabulary import Action, Binding, EffectiveStatus
 from registry.errors import (
     Conflict,
     FieldError,
@@ -39,8 +44,8 @@ from registry.errors import (
     RateLimited,
     VerificationNotFound,
 )
+from registry.http import metrics
 from registry.models import Holder, Mandate
-from registry.rawsql import Call, Result, json_of, time_of
 from registry.repositories import (
     GENESIS,
     ApiKeyRepository,
@@ -48,7 +53,6 @@ from registry.repositories import (
     VerificationRepository,
     check_sql,
 )
-from registry.security import decrypt, keyed_hash
 from registry.services import (
     ServiceContext,
     api_keys,
@@ -63,7 +67,6 @@ from registry.services.api_keys import Caller
 from registry.services.holders import normalise_email
 from registry.services.mandates import effective_status
 from registry.settings import Keys
-from registry.vocabulary import Action, Binding, EffectiveStatus
 
 SOFT_LOCK_AFTER = 5
 SOFT_LOCK_FOR = timedelta(minutes=15)

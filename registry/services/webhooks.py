@@ -1,7 +1,7 @@
 """Webhooks: an organisation hears of changes to its mandates at once, signed per Standard Webhooks.
 
 `emit` writes one delivery per matching endpoint in the transaction of the change (a transactional
-outbox); `registry.webhook_delivery` sends them. Payloads are thin (`type`, `timestamp`, `data` with
+outbox); `registry.worker.webhook_delivery` sends them. Payloads are thin (`type`, `timestamp`, `data` with
 references only): the receiver fetches what it needs through the API with its own key.
 """
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from registry.clock import rfc3339
+from registry.crypto.security import decrypt, encrypt
 from registry.errors import Conflict, InvalidInput, WebhookDeliveryNotFound, WebhookEndpointNotFound
 from registry.models import Mandate, Organisation, WebhookDelivery, WebhookEndpoint
 from registry.repositories import WebhookDeliveryRepository
-from registry.security import decrypt, encrypt
 from registry.services import ServiceContext, audit
 
 EVENTS = {

@@ -7,8 +7,8 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from registry.db.unit_of_work import Context
 from registry.services import account
-from registry.unit_of_work import Context
 from registry.web.deps import HolderDep, form_of, render, signed_out
 
 router = APIRouter(include_in_schema=False)

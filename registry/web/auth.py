@@ -7,9 +7,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from registry.db.unit_of_work import Context
 from registry.errors import InvalidInput, NotAuthenticated, RateLimited
 from registry.services import holders, sign_in
-from registry.unit_of_work import Context
 from registry.web import i18n
 from registry.web.deps import (
     LANGUAGE_COOKIE,

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.sse import EventSourceResponse
 
-from registry import references
+from registry.db.unit_of_work import Context, get_wiring
+from registry.domain import references
+from registry.domain.vocabulary import Action, Binding, Language, Outcome, RequestStatus, agent_label
 from registry.errors import (
     Conflict,
     FieldError,
@@ -22,7 +24,7 @@ from registry.errors import (
     RateLimited,
     WebhookEndpointNotFound,
 )
-from registry.live import request_events
+from registry.http.live import request_events
 from registry.models import ConsoleSession, Holder
 from registry.services import (
     administration,
@@ -35,8 +37,6 @@ from registry.services import (
 )
 from registry.services.mandate_requests import RequestView
 from registry.services.mandates import Proxy
-from registry.unit_of_work import Context, get_wiring
-from registry.vocabulary import Action, Binding, Language, Outcome, RequestStatus, agent_label
 from registry.web import dates, i18n
 from registry.web.deps import LANGUAGE_COOKIE, TOKEN_HEADERS, VisitorDep, form_of, render, signed_in_to
 from registry.web.mandates import FIELD_MESSAGES, field_errors

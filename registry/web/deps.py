@@ -14,12 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from registry.crypto.security import equal, keyed_hash, keyed_hashes
+from registry.db.unit_of_work import Context
+from registry.domain.vocabulary import Action, Language, Relation, agent_label
 from registry.email.render import LOCALES, TIMEZONE
 from registry.models import Holder, WebSession
-from registry.security import equal, keyed_hash, keyed_hashes
 from registry.services import sign_in
-from registry.unit_of_work import Context
-from registry.vocabulary import Action, Language, Relation, agent_label
 from registry.web import dates, i18n
 
 SESSION_COOKIE = "mr_session"

@@ -8,10 +8,10 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from registry.db.unit_of_work import Context
 from registry.errors import Conflict, InvalidInput
 from registry.models import Mandate
 from registry.services import authenticators, organisations
-from registry.unit_of_work import Context
 from registry.web import i18n
 from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import errors
-from registry.statuses import status_of
+from registry.http.statuses import status_of
 from registry.web import i18n
 from registry.web.console import ConsoleNotSignedIn
 from registry.web.deps import ForbiddenForm, NotSignedIn, Visitor, language_of, render

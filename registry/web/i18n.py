@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from registry.vocabulary import LANGUAGES, Language
+from registry.domain.vocabulary import LANGUAGES, Language
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 current_language: ContextVar[Language] = ContextVar("current_language", default="nl")

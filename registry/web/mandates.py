@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from registry.db.unit_of_work import Context
+from registry.domain.vocabulary import EffectiveStatus
 from registry.email.render import TIMEZONE
 from registry.errors import FieldError, InvalidInput, RegistryError
 from registry.services import (
@@ -19,8 +21,6 @@ from registry.services import (
     organisations,
     verifications,
 )
-from registry.unit_of_work import Context
-from registry.vocabulary import EffectiveStatus
 from registry.web import dates, i18n
 from registry.web.dates import UnreadableDate
 from registry.web.deps import HolderDep, form_of, render

@@ -14,6 +14,9 @@ from typing import Any, cast
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from registry.crypto.security import decrypt, encrypt
+from registry.db.unit_of_work import Context
+from registry.domain.vocabulary import RequestStatus
 from registry.email.render import TIMEZONE
 from registry.errors import (
     FieldError,
@@ -24,12 +27,9 @@ from registry.errors import (
     RequestAnswered,
     RequestNotFound,
 )
-from registry.security import decrypt, encrypt
 from registry.services import codes, mandate_requests, mandates, organisations, sign_in
 from registry.services.mandate_requests import RequestView
 from registry.services.mandates import Proxy
-from registry.unit_of_work import Context
-from registry.vocabulary import RequestStatus
 from registry.web import dates, i18n
 from registry.web.deps import (
     TOKEN_HEADERS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from registry.db.unit_of_work import Context
 from registry.services import mandates
-from registry.unit_of_work import Context
 from registry.web.deps import TOKEN_HEADERS, VisitorDep, form_of, render
 
 router = APIRouter(include_in_schema=False)

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import httpx
 
 from registry.clock import FrozenClock
+from registry.domain.references import new_reference
+from registry.domain.vocabulary import Binding, MandateStatus
 from registry.models import Holder, Mandate, Organisation
-from registry.references import new_reference
 from registry.repositories import GuardRepository
 from registry.services import ServiceContext, api_keys, codes, mandates, organisations
-from registry.vocabulary import Binding, MandateStatus
 from tests.conftest import NOW
 
 URL = "/v1/verifications"

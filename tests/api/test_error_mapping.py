@@ -1,6 +1,6 @@
-"""One table maps registry errors to HTTP (registry/statuses.py), and the spec's error answers are derived
-from the exceptions each route can raise: every error a route really answers is documented there, with
-its problem code."""
+"""One table maps registry errors to HTTP (registry/http/statuses.py), and the spec's error answers are
+derived from the exceptions each route can raise: every error a route really answers is documented
+there, with its problem code."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from starlette.requests import Request
 
 from registry import errors
 from registry.api.errors import responses
+from registry.http.statuses import status_of, status_of_class
 from registry.models import Organisation
 from registry.services import ServiceContext, api_keys
-from registry.statuses import status_of, status_of_class
 from registry.web.errors import registry_error
 
 

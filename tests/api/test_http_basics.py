@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from registry.app import create_app
-from registry.references import check_character
+from registry.domain.references import check_character
 from registry.settings import Settings
 from tests.conftest import make_settings
 

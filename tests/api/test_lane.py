@@ -22,9 +22,9 @@ from sqlmodel import col, select
 from registry.api import lane as lane_module
 from registry.api.lane import Lane, PostgresLane
 from registry.app import create_app
-from registry.db import session_scope
+from registry.db.engine import session_scope
+from registry.domain.references import check_character
 from registry.models import AuditEvent, MandateGuard, OutboxMessage
-from registry.references import check_character
 from registry.wiring import Wiring
 from tests.api.test_metrics import scrape, value
 from tests.cases import Case, new_case

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from registry.app import create_app
+from registry.http.ratelimit import LocalWindows, RequestBudget
 from registry.models import Organisation
-from registry.ratelimit import LocalWindows, RequestBudget
 from registry.services import ServiceContext, api_keys
 from registry.settings import Settings
 from registry.wiring import Wiring

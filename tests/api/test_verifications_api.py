@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from registry import rawsql
+from registry.db import rawsql
+from registry.domain.references import check_character
 from registry.models import Mandate, MandateGuard
-from registry.references import check_character
 from registry.repositories import check_sql
 from registry.services import ServiceContext, api_keys, codes
 from registry.services import verifications as service

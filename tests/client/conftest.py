@@ -9,10 +9,10 @@ import pytest
 from mandate_registry_client import AsyncClient
 
 from registry.app import create_app
+from registry.domain.vocabulary import Basis, Binding
 from registry.models import Holder, Mandate, Organisation
 from registry.services import ServiceContext, api_keys, mandates
 from registry.settings import Settings
-from registry.vocabulary import Basis, Binding
 from registry.wiring import Wiring
 
 BASE_URL = "https://registry.test"

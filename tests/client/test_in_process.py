@@ -26,12 +26,12 @@ from mandate_registry_client import (
 )
 
 from registry.clock import FrozenClock
+from registry.domain.references import check_character, new_reference
+from registry.domain.vocabulary import Basis, Binding
+from registry.http.ratelimit import RequestBudget
 from registry.models import Holder
-from registry.ratelimit import RequestBudget
-from registry.references import check_character, new_reference
 from registry.services import ServiceContext, api_keys, codes
 from registry.settings import Settings
-from registry.vocabulary import Basis, Binding
 from registry.wiring import Wiring
 from tests.client.conftest import BASE_URL, app_transport, grant
 

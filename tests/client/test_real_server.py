@@ -16,7 +16,7 @@ from mandate_registry_client import (
     Unauthorized,
 )
 
-from registry.references import check_character
+from registry.domain.references import check_character
 from registry.services import ServiceContext, codes, holders, mandates
 from tests.client.conftest import ALL_SCOPES, PROXY
 from tests.conftest import Databases

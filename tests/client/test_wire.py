@@ -26,7 +26,7 @@ from mandate_registry_client._wire import EventStreamReader, RequestBuilder
 from mandate_registry_client.errors import BY_CODE, BY_STATUS, error_class, error_from_response
 
 from registry import errors as registry_errors
-from registry.statuses import status_of
+from registry.http.statuses import status_of
 
 BUILD = RequestBuilder("https://registry.example.nl/", "mrk_secret")
 NOT_IN_THE_API = {

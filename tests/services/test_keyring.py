@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import col, select
 
+from registry.crypto.security import decrypt, encrypt
 from registry.errors import ConfigurationError
 from registry.models import Authenticator, Holder, Organisation, WebhookEndpoint
-from registry.security import decrypt, encrypt
 from registry.services import ServiceContext, authenticators, keyring, mandates, webhooks
 from registry.settings import Keys, new_key
 from tests.conftest import make_settings

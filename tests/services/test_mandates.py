@@ -7,11 +7,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from registry.clock import FrozenClock
+from registry.domain.vocabulary import Basis, Binding, EffectiveStatus, MandateStatus
 from registry.errors import InvalidInput, InvalidScope, InvalidValidity, MandateNotChangeable, MandateNotFound
 from registry.models import AuditEvent, Holder, Mandate, Organisation, OutboxMessage
 from registry.services import ServiceContext, holders, mandates
 from registry.services.validity import add_years
-from registry.vocabulary import Basis, Binding, EffectiveStatus, MandateStatus
 from tests.conftest import NOW
 
 PROXY = mandates.Proxy(name="Jan de Vries", relation="partner")

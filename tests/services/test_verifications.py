@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from registry import otp
 from registry.clock import FrozenClock
+from registry.crypto import otp
+from registry.domain.references import check_character
+from registry.domain.vocabulary import Binding, MandateStatus
 from registry.errors import InvalidInput, MandateNotActive, NotPermitted, RateLimited
 from registry.models import (
     ApiKeyFailures,
@@ -22,11 +24,9 @@ from registry.models import (
     Organisation,
     OutboxMessage,
 )
-from registry.references import check_character
 from registry.services import ServiceContext, api_keys, authenticators, codes, mandates, organisations
 from registry.services import verifications as v
 from registry.services.api_keys import Caller
-from registry.vocabulary import Binding, MandateStatus
 from tests.conftest import NOW
 
 

@@ -23,6 +23,7 @@ from typing import Literal
 import pyotp
 from babel.dates import format_date
 
+from registry.domain.vocabulary import Action, Language, Relation
 from registry.email.render import LOCALES, TIMEZONE
 from registry.services import (
     ServiceContext,
@@ -33,7 +34,6 @@ from registry.services import (
     members,
     sign_in,
 )
-from registry.vocabulary import Action, Language, Relation
 from tests.support.world import AGENT, HOLDER, JAN, World, new_invitation, new_request
 
 Who = Literal["visitor", "holder", "agent", "admin"]

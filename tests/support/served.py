@@ -14,8 +14,8 @@ from pathlib import Path
 from playwright.async_api import Browser, BrowserContext, Page
 
 from registry.clock import FrozenClock
-from registry.db import session_scope
-from registry.vocabulary import Language
+from registry.db.engine import session_scope
+from registry.domain.vocabulary import Language
 from registry.wiring import Wiring
 from tests.conftest import make_settings
 from tests.servers import serving

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from registry.vocabulary import Language
+from registry.domain.vocabulary import Language
 from registry.web.console import CONSOLE_COOKIE
 from registry.web.deps import LANGUAGE_COOKIE, SESSION_COOKIE
 from tests.support.page_states import PageState

@@ -23,6 +23,7 @@ import pyotp
 from sqlmodel import col, select
 
 from registry.clock import FrozenClock
+from registry.domain.vocabulary import Language
 from registry.models import Holder, Mandate, Organisation, OutboxMessage
 from registry.services import (
     ServiceContext,
@@ -39,7 +40,6 @@ from registry.services import (
     verifications,
     webhooks,
 )
-from registry.vocabulary import Language
 
 HOLDER = "anna@example.nl"
 ADMIN = "beheer@energie.example"

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import col, select
 
 from registry.clock import FrozenClock
+from registry.domain.vocabulary import Language, agent_label
 from registry.models import ApiKey, Holder, Mandate, MandateRequest, Member, WebhookDelivery
 from registry.services import (
     ServiceContext,
@@ -27,7 +28,6 @@ from registry.services import (
     organisations,
     webhooks,
 )
-from registry.vocabulary import Language, agent_label
 from tests.support.reading import read
 from tests.web import test_console
 from tests.web.conftest import csrf_of, sign_in

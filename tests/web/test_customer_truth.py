@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import col, select
 
 from registry.clock import FrozenClock
+from registry.domain.vocabulary import Action, Language
 from registry.models import Holder, Organisation, OutboxMessage
 from registry.services import (
     ServiceContext,
@@ -25,7 +26,6 @@ from registry.services import (
     organisations,
 )
 from registry.services.mandates import Proxy
-from registry.vocabulary import Action, Language
 from registry.web.dates import DateParts, UnreadableDate, parse, parts_of
 from tests.support.reading import read
 from tests.web.conftest import csrf_of, sign_in

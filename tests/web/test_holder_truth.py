@@ -12,10 +12,11 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from registry import otp
 from registry.api.lane import Lane
 from registry.app import create_app
-from registry.db import session_scope
+from registry.crypto import otp
+from registry.db.engine import session_scope
+from registry.domain.vocabulary import Language
 from registry.models import AuditEvent, Holder, Organisation, OutboxMessage
 from registry.services import (
     ServiceContext,
@@ -28,7 +29,6 @@ from registry.services import (
     mandates,
 )
 from registry.services.mandate_requests import Ask
-from registry.vocabulary import Language
 from registry.wiring import Wiring
 from tests.cases import new_case
 from tests.conftest import Databases, make_settings

@@ -22,12 +22,12 @@ import registry.email
 import registry.web
 from registry.app import create_app
 from registry.clock import FrozenClock
-from registry.db import session_scope
+from registry.db.engine import session_scope
+from registry.domain.vocabulary import LANGUAGES, Language
 from registry.email.senders import InMemorySender
-from registry.vocabulary import LANGUAGES, Language
 from registry.web import deps
-from registry.webhook_delivery import WebhookWorker
 from registry.wiring import Wiring
+from registry.worker.webhook_delivery import WebhookWorker
 from tests.conftest import NOW, Databases, make_settings
 from tests.support.page_states import ROWS, PageState, is_partial
 from tests.support.reading import Reading, read

@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import logging
 
-from registry.db import session_scope
+from registry.db.engine import session_scope
 from registry.services import audit, idempotency, mandate_requests, mandates, verifications
-from registry.webhook_delivery import WebhookWorker
 from registry.wiring import Wiring
+from registry.worker.webhook_delivery import WebhookWorker
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import Message, Receive, Scope, Send
 
-from registry.asgi import HttpMiddleware, on_start
-from registry.db import SessionFactory, read_scope
+from registry.db.engine import SessionFactory, read_scope
+from registry.http.asgi import HttpMiddleware, on_start
 from registry.repositories import OutboxRepository, WebhookDeliveryRepository
 
 PROCESS = CollectorRegistry()

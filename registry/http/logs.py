@@ -19,7 +19,7 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
-from registry.asgi import HttpMiddleware, on_start
+from registry.http.asgi import HttpMiddleware, on_start
 from registry.settings import Settings
 
 # An API key, and any path segment long enough to be a token (sign-in, confirmation, invitation links).

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from registry.clock import Clock
-from registry.db import SessionFactory, session_scope
+from registry.db.engine import SessionFactory, session_scope
 from registry.email.senders import DeliveryError, EmailSender
 from registry.models import OutboxMessage
 from registry.repositories import OutboxRepository

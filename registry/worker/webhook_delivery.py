@@ -20,7 +20,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from registry.clock import Clock
-from registry.db import SessionFactory, session_scope
+from registry.db.engine import SessionFactory, session_scope
 from registry.models import WebhookDelivery
 from registry.repositories import OrganisationRepository, WebhookDeliveryRepository
 from registry.services import ServiceContext, notifications, webhooks

@@ -8,14 +8,14 @@ import binascii
 import json
 from dataclasses import dataclass
 
-from registry import references
+from registry.domain import references
+from registry.domain.vocabulary import Binding, EffectiveStatus
 from registry.errors import Conflict, InvalidInput, MandateNotFound
 from registry.models import Mandate
 from registry.repositories import MandateRepository
 from registry.services import ServiceContext, audit, webhooks
 from registry.services.api_keys import Caller
 from registry.services.mandates import effective_status
-from registry.vocabulary import Binding, EffectiveStatus
 
 LISTED = (EffectiveStatus.active, EffectiveStatus.scheduled, EffectiveStatus.expired, EffectiveStatus.revoked)
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 
-from registry.db import read_scope
+from registry.db.engine import read_scope
+from registry.domain.vocabulary import RequestStatus
 from registry.repositories import MandateRequestRepository
 from registry.services import mandate_requests
 from registry.services.mandate_requests import RequestView
-from registry.vocabulary import RequestStatus
 from registry.wiring import Wiring
 
 POLL = 0.25

@@ -1,0 +1,1 @@
+"""Keyed hashes, encryption and one-time codes."""

@@ -1,0 +1,1 @@
+"""The database: engine and sessions, the request's unit of work, plain SQL batches, backups."""

@@ -1,0 +1,1 @@
+"""The domain's words and the speakable mandate reference."""

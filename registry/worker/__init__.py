@@ -1,0 +1,1 @@
+"""Background work: the worker's rounds, the e-mail outbox and webhook deliveries."""
